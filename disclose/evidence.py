@@ -1,0 +1,97 @@
+"""The evidence store: every collected original kept once, addressed by SHA-256, never modified."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+CHUNK = 1024 * 1024
+
+
+class EvidenceError(Exception):
+    pass
+
+
+class EvidenceStore:
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, sha256: str) -> Path:
+        if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
+            raise EvidenceError(f"not a SHA-256: {sha256!r}")
+        return self.root / sha256[:2] / sha256[2:4] / sha256
+
+    def has(self, sha256: str) -> bool:
+        return self.path_for(sha256).exists()
+
+    def put_stream(self, stream: BinaryIO) -> tuple[str, int]:
+        """Copy a stream in, hashing as it goes; returns (sha256, size)."""
+        digest = hashlib.sha256()
+        size = 0
+        with tempfile.NamedTemporaryFile(dir=self.root, delete=False, prefix=".incoming-") as tmp:
+            try:
+                while chunk := stream.read(CHUNK):
+                    digest.update(chunk)
+                    tmp.write(chunk)
+                    size += len(chunk)
+                tmp.flush()
+                os.fsync(tmp.fileno())
+            except BaseException:
+                tmp.close()
+                os.unlink(tmp.name)
+                raise
+        sha = digest.hexdigest()
+        self._settle(Path(tmp.name), sha)
+        return sha, size
+
+    def put_file(self, path: Path) -> tuple[str, int]:
+        with open(path, "rb") as handle:
+            return self.put_stream(handle)
+
+    def put_bytes(self, data: bytes) -> tuple[str, int]:
+        sha = hashlib.sha256(data).hexdigest()
+        if not self.has(sha):
+            with tempfile.NamedTemporaryFile(dir=self.root, delete=False, prefix=".incoming-") as tmp:
+                tmp.write(data)
+            self._settle(Path(tmp.name), sha)
+        return sha, len(data)
+
+    def _settle(self, incoming: Path, sha: str) -> None:
+        target = self.path_for(sha)
+        if target.exists():
+            incoming.unlink()
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        incoming.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)  # read-only: originals are never modified
+        os.replace(incoming, target)
+
+    def open(self, sha256: str) -> BinaryIO:
+        path = self.path_for(sha256)
+        if not path.exists():
+            raise EvidenceError(f"no original with SHA-256 {sha256} in the evidence store")
+        return open(path, "rb")
+
+    def read(self, sha256: str) -> bytes:
+        with self.open(sha256) as handle:
+            return handle.read()
+
+    def verify(self, sha256: str) -> bool:
+        digest = hashlib.sha256()
+        with self.open(sha256) as handle:
+            while chunk := handle.read(CHUNK):
+                digest.update(chunk)
+        return digest.hexdigest() == sha256
+
+    def copy_out(self, sha256: str, target: Path) -> None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.path_for(sha256), target)
+
+    def all_hashes(self) -> Iterator[str]:
+        for path in self.root.glob("??/??/*"):
+            yield path.name

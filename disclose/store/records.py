@@ -1,0 +1,157 @@
+"""Reading and writing items, custody events and exceptions as model objects, not rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Iterable, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from disclose.items import Item, Kind, Participants, Status
+from disclose.store.base import now
+from disclose.store.tables import CustodyEvent, ExceptionRow, ItemRow
+
+
+def item_from_row(row: ItemRow) -> Item:
+    return Item(
+        id=row.id,
+        kind=Kind(row.kind),
+        family_id=row.family_id,
+        parent_id=row.parent_id,
+        root_id=row.root_id,
+        source=row.source,
+        locator=row.locator,
+        custodians=list(row.custodians or []),
+        title=row.title,
+        filename=row.filename,
+        mime_type=row.mime_type,
+        size=row.size,
+        date=row.date,
+        date_offset_minutes=row.date_offset_minutes,
+        date_source=row.date_source,
+        participants=Participants.from_dict(row.participants),
+        text=row.text,
+        sha256=row.sha256,
+        content_hash=row.content_hash,
+        status=Status(row.status),
+        error=row.error,
+        duplicate_of=row.duplicate_of,
+        metadata=dict(row.meta or {}),
+    )
+
+
+def _fill_row(row: ItemRow, item: Item) -> None:
+    row.kind = item.kind.value
+    row.family_id = item.family_id
+    row.parent_id = item.parent_id
+    row.root_id = item.root_id
+    row.source = item.source
+    row.locator = item.locator
+    row.title = item.title
+    row.filename = item.filename
+    row.mime_type = item.mime_type
+    row.size = item.size
+    row.date = item.date
+    row.date_offset_minutes = item.date_offset_minutes
+    row.date_source = item.date_source
+    row.participants = item.participants.to_dict()
+    row.sha256 = item.sha256
+    row.content_hash = item.content_hash
+    row.status = item.status.value
+    row.error = item.error
+    row.duplicate_of = item.duplicate_of
+    row.meta = item.metadata
+
+
+def save_item(session: Session, item: Item) -> bool:
+    """Insert or merge an item; returns True when it is new.
+
+    The text is written once: a later save of the same id keeps the first text so that
+    redaction markers (offsets into it) stay valid. Custodians accumulate.
+    """
+    row = session.get(ItemRow, item.id)
+    if row is None:
+        row = ItemRow(id=item.id, text=item.text, text_version=item.text_version, custodians=list(item.custodians))
+        _fill_row(row, item)
+        session.add(row)
+        return True
+    known = list(row.custodians or [])
+    row.custodians = known + [c for c in item.custodians if c not in known]
+    if not row.text and item.text:
+        row.text = item.text
+        row.text_version = item.text_version
+    return False
+
+
+def load_item(session: Session, item_id: str) -> Item | None:
+    row = session.get(ItemRow, item_id)
+    return item_from_row(row) if row else None
+
+
+def load_items(session: Session, ids: Sequence[str]) -> list[Item]:
+    if not ids:
+        return []
+    rows = session.scalars(select(ItemRow).where(ItemRow.id.in_(list(ids)))).all()
+    by_id = {row.id: item_from_row(row) for row in rows}
+    return [by_id[i] for i in ids if i in by_id]
+
+
+def family_of(session: Session, family_id: str) -> list[Item]:
+    rows = session.scalars(select(ItemRow).where(ItemRow.family_id == family_id).order_by(ItemRow.created_at, ItemRow.id)).all()
+    return [item_from_row(row) for row in rows]
+
+
+def children_of(session: Session, parent_id: str) -> list[Item]:
+    rows = session.scalars(select(ItemRow).where(ItemRow.parent_id == parent_id).order_by(ItemRow.created_at, ItemRow.id)).all()
+    return [item_from_row(row) for row in rows]
+
+
+def record_custody(
+    session: Session, *, item_id: str, sha256: str, source: str, custodian: str, collector: str, detail: dict | None = None
+) -> None:
+    session.add(
+        CustodyEvent(item_id=item_id, sha256=sha256, source=source, custodian=custodian, collector=collector, detail=detail or {})
+    )
+
+
+@dataclass(frozen=True)
+class ExceptionEntry:
+    path: str
+    stage: str
+    reason: str
+    item_id: str | None = None
+    at: datetime | None = None
+
+
+def record_exception(session: Session, entry: ExceptionEntry, run_id: str | None = None) -> None:
+    """One entry per (item, path, stage, reason): a re-run does not pile up copies."""
+    exists = session.scalar(
+        select(ExceptionRow.id).where(
+            ExceptionRow.item_id == entry.item_id,
+            ExceptionRow.path == entry.path,
+            ExceptionRow.stage == entry.stage,
+            ExceptionRow.reason == entry.reason,
+        )
+    )
+    if exists is None:
+        session.add(
+            ExceptionRow(item_id=entry.item_id, path=entry.path, stage=entry.stage, reason=entry.reason, run_id=run_id, at=now())
+        )
+
+
+def list_exceptions(session: Session) -> list[ExceptionEntry]:
+    rows = session.scalars(select(ExceptionRow).order_by(ExceptionRow.id)).all()
+    return [ExceptionEntry(path=r.path, stage=r.stage, reason=r.reason, item_id=r.item_id, at=r.at) for r in rows]
+
+
+def iter_items(session: Session, batch: int = 1000) -> Iterable[Item]:
+    last = ""
+    while True:
+        rows = session.scalars(select(ItemRow).where(ItemRow.id > last).order_by(ItemRow.id).limit(batch)).all()
+        if not rows:
+            return
+        for row in rows:
+            yield item_from_row(row)
+        last = rows[-1].id

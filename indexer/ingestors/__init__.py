@@ -1,0 +1,1 @@
+"""Ingestors, one per family of formats; `indexer.registry` maps a probe of a file to one of them."""
