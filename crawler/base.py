@@ -40,5 +40,32 @@ class CollectionProblem:
     reason: str
 
 
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """A crawler's resumable position (UIDs seen, a sync state, a delta link).
+
+    The pipeline saves `state` to the case store only after everything yielded before it has been
+    stored, so a crawl stopped at any point and run again resumes without losing or repeating items.
+    Never put credentials in it.
+    """
+
+    state: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Removed:
+    """A location the source no longer holds: recorded as no longer present, never deleted from evidence."""
+
+    source: str
+
+
 class Crawler(Protocol):
-    def crawl(self) -> Iterator[Collected | CollectionProblem]: ...
+    """A crawler is built with its source settings and its last saved state, and yields what it finds."""
+
+    source_id: str  # stable: the same source always gives the same id
+    source_kind: str
+    source_uri: str
+
+    def crawl(self, state: dict[str, Any]) -> Iterator[Collected | CollectionProblem | Checkpoint | Removed]: ...

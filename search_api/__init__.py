@@ -1,0 +1,1 @@
+"""The search API: queries, requests, review, redaction and the exports built from them."""

@@ -1,0 +1,1 @@
+"""One APIRouter per area; `search_api.app` includes them all."""

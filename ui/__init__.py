@@ -1,0 +1,1 @@
+"""How people drive disclose: the `disclose` command line and the web application."""
