@@ -1,0 +1,121 @@
+"""The shape every chat parser returns, and how a parsed conversation becomes items."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Callable
+
+from disclose.items import Item, Kind, Participants, Person
+from indexer.context import IngestContext
+
+
+@dataclass
+class ChatMessage:
+    sender: Person
+    sent: datetime | None  # aware; converted to UTC when stored
+    text: str
+    kind: str = "message"  # message, system, call, poll, location, contact
+    attachments: list[str] = field(default_factory=list)  # file names the message refers to
+    edited: bool = False
+    deleted: bool = False
+    reply_to: str = ""  # the id the platform gives the quoted message, if any
+    first_line: int = 0  # 1-based line span in a text export, for "never drops a line"
+    last_line: int = 0
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ParseError:
+    line: int  # 1-based
+    text: str
+    reason: str
+
+
+@dataclass
+class Conversation:
+    platform: str  # whatsapp, teams, sms, telegram, slack, signal, messenger, screenshot
+    title: str
+    messages: list[ChatMessage]
+    participants: list[Person] = field(default_factory=list)
+    errors: list[ParseError] = field(default_factory=list)
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def everyone(self) -> list[Person]:
+        seen: dict[tuple[str, str], Person] = {}
+        for person in [*self.participants, *(m.sender for m in self.messages if m.kind != "system")]:
+            seen.setdefault((person.name, person.address), person)
+        return list(seen.values())
+
+
+def message_hash(platform: str, message: ChatMessage) -> str:
+    """Two custodians' exports of the same chat give the same hash for the same message."""
+    moment = message.sent.isoformat() if message.sent else ""
+    key = "\x1f".join([platform, message.sender.name or message.sender.address, moment, message.text])
+    return hashlib.sha256(key.encode("utf-8")).hexdigest()
+
+
+def emit_conversation(
+    conversation_item: Item,
+    conversation: Conversation,
+    ctx: IngestContext,
+    media: Callable[[str], bytes | None] | None = None,
+) -> None:
+    """Make `conversation_item` the chat_conversation and emit one chat_message per message.
+
+    Attachments the messages name are fetched with `media` and become `attachment` children of
+    their message. Parse errors become exceptions-report entries naming the line.
+    """
+    item = conversation_item
+    item.kind = Kind.CHAT_CONVERSATION
+    people = conversation.everyone()
+    dates = [m.sent for m in conversation.messages if m.sent]
+    item.title = conversation.title or item.title
+    item.participants = Participants(sender=[], to=people)
+    item.metadata.update(
+        {
+            "platform": conversation.platform,
+            "conversation_id": item.id,
+            "message_count": len(conversation.messages),
+            "first_message": min(dates).isoformat() if dates else None,
+            "last_message": max(dates).isoformat() if dates else None,
+            **conversation.metadata,
+        }
+    )
+    if dates:
+        item.set_date(min(dates), "export")
+    item.text = "\n".join(p.label() for p in people)
+    for error in conversation.errors:
+        ctx.problem(item, "parse", f"line {error.line}: {error.reason}: {error.text[:200]}")
+    for position, message in enumerate(conversation.messages, start=1):
+        others = [p for p in people if (p.name, p.address) != (message.sender.name, message.sender.address)]
+        fields: dict[str, Any] = {
+            "title": f"{message.sender.label()}: {message.text[:80]}",
+            "text": message.text,
+            "participants": Participants(sender=[message.sender], to=others),
+            "content_hash": message_hash(conversation.platform, message),
+            "metadata": {
+                "platform": conversation.platform,
+                "conversation_id": item.id,
+                "conversation_title": item.title,
+                "position": position,
+                "message_kind": message.kind,
+                "edited": message.edited,
+                "deleted": message.deleted,
+                "reply_to": message.reply_to,
+                "lines": [message.first_line, message.last_line],
+                "has_attachment": bool(message.attachments),
+                **message.metadata,
+            },
+        }
+        child = ctx.derived(item, f"message/{position}", Kind.CHAT_MESSAGE, **fields)
+        if message.sent:
+            child.set_date(message.sent, "export")
+            ctx.emit(child)
+        for number, name in enumerate(message.attachments, start=1):
+            data = media(name) if media else None
+            if data is None:
+                ctx.problem(child, "attachment", f"media not in the export: {name}")
+                continue
+            ctx.child(child, f"media/{number}/{name}", filename=name, data=data, kind=Kind.ATTACHMENT)
