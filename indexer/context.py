@@ -69,7 +69,7 @@ class IngestContext(Protocol):
         """
 
     def derived(self, parent: Item, locator: str, kind: Kind, **fields: Any) -> Item:
-        """An item with no native of its own (a chat message inside an export). Emitted at once."""
+        """A new item with no native of its own (a chat message inside an export). Call `emit` once it is filled in."""
 
     def emit(self, item: Item) -> None:
         """Save an item (and index it). Ingestors that build items themselves call this."""

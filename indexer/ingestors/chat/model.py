@@ -110,9 +110,8 @@ def emit_conversation(
             },
         }
         child = ctx.derived(item, f"message/{position}", Kind.CHAT_MESSAGE, **fields)
-        if message.sent:
-            child.set_date(message.sent, "export")
-            ctx.emit(child)
+        child.set_date(message.sent, "export")
+        ctx.emit(child)
         for number, name in enumerate(message.attachments, start=1):
             data = media(name) if media else None
             if data is None:
