@@ -27,6 +27,7 @@ COMMAND_MODULES = [
     "ui.commands.admin",
     "ui.commands.serve",
     "ui.commands.demo",
+    "ui.commands.identity",
 ]
 
 
