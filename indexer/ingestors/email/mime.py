@@ -1,0 +1,301 @@
+"""RFC 822 / MIME messages (EML, MBOX members, Maildir files, IMAP and EWS MIME) parsed with the stdlib `email` package."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from email import errors, policy
+from email.headerregistry import Address
+from email.message import EmailMessage, Message
+from email.parser import BytesParser
+from email.utils import getaddresses, parsedate_to_datetime
+
+from dateutil import parser as dateparser
+
+from disclose.items import Person
+from indexer.ingestors.email.bodytext import html_to_text, rtf_to_text, tidy_text
+from indexer.ingestors.email.model import Attachment, EmailRecord
+
+MAX_PARTS = 2000  # a message with more parts than this is a bomb; the rest are reported, not read
+BOUNDARY_DEFECTS = (
+    errors.StartBoundaryNotFoundDefect,
+    errors.CloseBoundaryNotFoundDefect,
+    errors.MultipartInvariantViolationDefect,
+    errors.NoBoundaryInMultipartDefect,
+    errors.MissingHeaderBodySeparatorDefect,
+)
+X500 = re.compile(r"^/o=", re.IGNORECASE)
+PRIORITY = {"1": "high", "2": "high", "3": "normal", "4": "low", "5": "low"}
+TEXT_TYPES = ("text/plain", "text/html", "text/rtf", "text/enriched", "application/rtf")
+
+
+def parse_message(data: bytes) -> EmailRecord:
+    message = BytesParser(policy=policy.default).parsebytes(data)
+    return record_from_message(message)  # type: ignore[arg-type]
+
+
+def record_from_message(message: EmailMessage) -> EmailRecord:
+    record = EmailRecord()
+    _read_headers(message, record)
+    _read_parts(message, record)
+    return record
+
+
+# --- headers -------------------------------------------------------------------------------------
+
+
+def _header(message: Message, name: str, record: EmailRecord) -> str:
+    """A header as text. Headers the policy cannot parse are decoded leniently and reported."""
+    try:
+        value = message.get(name)
+    except Exception as error:  # the stdlib header parsers raise on some hostile input
+        record.problems.append(("parse", f"malformed {name} header ({type(error).__name__}); raw value kept"))
+        raw = next((v for k, v in message.raw_items() if k.lower() == name.lower()), "")
+        return unmangle(" ".join(str(raw).split()))
+    if value is None:
+        return ""
+    for defect in getattr(value, "defects", ()):
+        if isinstance(defect, errors.InvalidHeaderDefect | errors.HeaderDefect) and name.lower() in ("from", "to", "cc", "bcc"):
+            record.problems.append(("parse", f"malformed {name} header: {defect}"))
+            break
+    return unmangle(" ".join(str(value).split()))
+
+
+def unmangle(text: str) -> str:
+    """Raw 8-bit header bytes come back from the parser as surrogate escapes: read them as UTF-8."""
+    try:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+    except UnicodeEncodeError:
+        return text
+
+
+def _people(message: Message, name: str, record: EmailRecord) -> list[Person]:
+    try:
+        value = message.get(name)
+        addresses = list(getattr(value, "addresses", ())) if value is not None else []
+    except Exception:
+        addresses = []
+        value = None
+    if value is not None and not addresses:
+        # An address list the strict parser rejected: fall back to the lenient one.
+        raw = ", ".join(str(v) for k, v in message.raw_items() if k.lower() == name.lower())
+        return [Person(name=unmangle(n.strip()), address=unmangle(a.strip())) for n, a in getaddresses([raw]) if n or a]
+    return [_person(a) for a in addresses]
+
+
+def _person(address: Address) -> Person:
+    spec = address.addr_spec if address.username else ""
+    if spec == "<>":
+        spec = ""
+    return Person(name=unmangle(address.display_name.strip()), address=unmangle(spec.strip()))
+
+
+def parse_date(text: str) -> datetime | None:
+    """A header date: RFC 5322 first, then the looser forms mail clients write ("16 May 2016 at 09:30 GMT+1")."""
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        moment = parsedate_to_datetime(text)
+        if moment is not None:
+            return moment
+    except (TypeError, ValueError, IndexError):
+        pass
+    cleaned = re.sub(r"\bat\b", " ", text)
+    # "GMT+1" means UTC+1 to a mail client, but dateutil reads it POSIX-style (inverted): spell it out.
+    cleaned = re.sub(r"\b(?:GMT|UTC)\s*([+-])(\d{1,2})(?::?(\d{2}))?\b", lambda m: f"{m[1]}{int(m[2]):02d}{m[3] or '00'}", cleaned)
+    try:
+        return dateparser.parse(cleaned, fuzzy=True)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _message_ids(text: str) -> list[str]:
+    return re.findall(r"<[^<>\s]+>", text) or ([text.strip()] if text.strip() else [])
+
+
+def _read_headers(message: Message, record: EmailRecord) -> None:
+    record.subject = _header(message, "subject", record)
+    record.sender = _people(message, "from", record) or _people(message, "sender", record)
+    record.to = _people(message, "to", record)
+    record.cc = _people(message, "cc", record)
+    record.bcc = _people(message, "bcc", record)
+    date_text = _header(message, "date", record)
+    record.sent = parse_date(date_text)
+    if date_text and record.sent is None:
+        record.problems.append(("parse", f"unreadable Date header: {date_text[:100]}"))
+    received = _received_date(message)
+    record.received = received
+    ids = _message_ids(_header(message, "message-id", record))
+    record.message_id = ids[0] if ids else ""
+    replies = _message_ids(_header(message, "in-reply-to", record))
+    record.in_reply_to = replies[0] if replies else ""
+    record.references = _message_ids(_header(message, "references", record))
+    record.thread_index = _header(message, "thread-index", record)
+    record.thread_topic = _header(message, "thread-topic", record)
+    record.importance = _importance(message, record)
+    if X500.match(next((p.address for p in record.sender), "")):
+        record.extra["sender_x500"] = record.sender[0].address
+
+
+def _received_date(message: Message) -> datetime | None:
+    """When the last hop (the first Received header) took the message."""
+    for name, value in message.raw_items():
+        if name.lower() == "received" and ";" in str(value):
+            return parse_date(" ".join(str(value).rsplit(";", 1)[1].split()))
+    return None
+
+
+def _importance(message: Message, record: EmailRecord) -> str:
+    importance = _header(message, "importance", record).lower()
+    if importance in ("high", "normal", "low"):
+        return importance
+    priority = _header(message, "x-priority", record).strip()[:1]
+    if priority in PRIORITY:
+        return PRIORITY[priority]
+    if _header(message, "priority", record).lower() == "urgent":
+        return "high"
+    return ""
+
+
+# --- parts ---------------------------------------------------------------------------------------
+
+
+def _part_text(part: Message, record: EmailRecord) -> str:
+    try:
+        content = part.get_content()  # type: ignore[attr-defined]
+        return content if isinstance(content, str) else content.decode("utf-8", "replace")
+    except LookupError:
+        charset = part.get_content_charset() or "?"
+        record.problems.append(("parse", f"unknown charset {charset!r}; decoded as UTF-8 with replacement characters"))
+    except Exception as error:
+        record.problems.append(("parse", f"undecodable {part.get_content_type()} part ({type(error).__name__}); decoded leniently"))
+    payload = part.get_payload(decode=True)
+    if isinstance(payload, bytes):
+        return payload.decode("utf-8", "replace")
+    return str(part.get_payload())
+
+
+def _as_text(part: Message, record: EmailRecord) -> tuple[str, str]:
+    kind = part.get_content_type()
+    if kind == "text/html":
+        return html_to_text(_part_text(part, record)), "html"
+    if kind in ("text/rtf", "application/rtf"):
+        payload = part.get_payload(decode=True)
+        return rtf_to_text(payload if isinstance(payload, bytes) else b""), "rtf"
+    return tidy_text(_part_text(part, record)), "plain"
+
+
+def _is_attachment(part: Message) -> bool:
+    disposition = (part.get_content_disposition() or "").lower()
+    return disposition == "attachment" or bool(part.get_filename())
+
+
+def _choose_body(message: Message) -> Message | None:
+    """The part a reader sees: plain text preferred, then HTML, then RTF; never a named attachment."""
+    if isinstance(message, EmailMessage):
+        try:
+            body = message.get_body(preferencelist=("plain", "html", "related"))
+        except Exception:
+            body = None
+        if body is not None and body.get_content_type() == "multipart/related":
+            body = next((p for p in body.iter_parts() if p.get_content_type() in TEXT_TYPES), None)  # type: ignore[attr-defined]
+        if body is not None and not _is_attachment(body):
+            return body
+    for part in message.walk():
+        if part.get_content_type() in TEXT_TYPES and not _is_attachment(part) and not part.is_multipart():
+            return part
+    return None
+
+
+def _read_parts(message: Message, record: EmailRecord) -> None:
+    _check_encryption(message, record)
+    body_part = _choose_body(message)
+    texts: list[str] = []
+    if body_part is not None:
+        text, record.body_format = _as_text(body_part, record)
+        texts.append(text)
+    counter = {"parts": 0}
+    _walk(message, body_part, record, texts, counter, inside_alternative=False)
+    record.body = "\n\n".join(t for t in texts if t)
+    if "-----BEGIN PGP MESSAGE-----" in record.body:
+        record.problems.append(("decrypt", "inline PGP-encrypted text: the encrypted block could not be read"))
+    _report_defects(message, record)
+
+
+def _walk(part: Message, body: Message | None, record: EmailRecord, texts: list[str], counter: dict[str, int], *, inside_alternative: bool) -> None:
+    kind = part.get_content_type()
+    if part is not body and kind == "message/rfc822":
+        payload = part.get_payload()
+        inner = payload[0] if isinstance(payload, list) and payload else None
+        data = inner.as_bytes(policy=policy.default.clone(linesep="\r\n")) if inner is not None else b""
+        name = part.get_filename() or (f"{_safe_subject(inner)}.eml" if inner is not None else "message.eml")
+        _add(record, counter, Attachment(filename=name, data=data, mime_type=kind, is_message=True, hint="message/rfc822"))
+        return
+    if part.is_multipart():
+        payload = part.get_payload()
+        for sub in payload if isinstance(payload, list) else []:
+            _walk(sub, body, record, texts, counter, inside_alternative=inside_alternative or kind == "multipart/alternative")
+        return
+    if part is body:
+        return
+    if kind in TEXT_TYPES and not _is_attachment(part):
+        if not inside_alternative:  # a second inline text part (a list footer, a forwarded note) is body text too
+            texts.append(_as_text(part, record)[0])
+        return
+    if kind in ("application/pgp-encrypted", "application/pgp-signature", "application/pkcs7-signature", "application/x-pkcs7-signature"):
+        return  # control parts of encrypted or signed mail: reported by _check_encryption, not attachments
+    try:
+        data = part.get_payload(decode=True) or b""
+    except Exception:
+        data = b""
+        record.problems.append(("parse", f"undecodable {kind} attachment"))
+    cid = str(part.get("content-id", "") or "").strip("<> ")
+    disposition = (part.get_content_disposition() or "").lower()
+    extension = kind.split("/")[-1].split("+")[0][:10]
+    name = part.get_filename() or f"{cid or 'part'}.{extension}"
+    _add(record, counter, Attachment(filename=name, data=data, mime_type=kind, inline=disposition != "attachment" and bool(cid) or disposition == "inline", content_id=cid))
+
+
+def _add(record: EmailRecord, counter: dict[str, int], attachment: Attachment) -> None:
+    counter["parts"] += 1
+    if counter["parts"] > MAX_PARTS:
+        if counter["parts"] == MAX_PARTS + 1:
+            record.problems.append(("parse", f"more than {MAX_PARTS} attachments; the rest were not read"))
+        return
+    record.attachments.append(attachment)
+
+
+def _safe_subject(message: Message) -> str:
+    try:
+        subject = str(message.get("subject", "") or "")
+    except Exception:
+        subject = ""
+    return re.sub(r"[^\w .,()-]+", "_", subject).strip()[:80] or "message"
+
+
+def _check_encryption(message: Message, record: EmailRecord) -> None:
+    kind = message.get_content_type()
+    if kind == "multipart/encrypted":
+        protocol = str(message.get_param("protocol", "") or "")
+        scheme = "PGP" if "pgp" in protocol.lower() else protocol or "unknown"
+        record.problems.append(("decrypt", f"{scheme}-encrypted message: the body and attachments could not be read"))
+        record.extra["encrypted"] = scheme
+    elif kind in ("application/pkcs7-mime", "application/x-pkcs7-mime"):
+        smime_type = str(message.get_param("smime-type", "") or "enveloped-data").lower()
+        if smime_type == "signed-data":
+            record.problems.append(("decrypt", "S/MIME opaque-signed message: the signed content was not unpacked"))
+        else:
+            record.problems.append(("decrypt", "S/MIME-encrypted message: the body and attachments could not be read"))
+            record.extra["encrypted"] = "S/MIME"
+
+
+def _report_defects(message: Message, record: EmailRecord) -> None:
+    seen: set[str] = set()
+    for part in message.walk():
+        for defect in part.defects:
+            if isinstance(defect, BOUNDARY_DEFECTS):
+                reason = f"broken MIME structure ({type(defect).__name__}): parts may be missing or merged"
+                if reason not in seen:
+                    seen.add(reason)
+                    record.problems.append(("parse", reason))
