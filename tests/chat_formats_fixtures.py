@@ -1,0 +1,140 @@
+"""Generators for chat-export fixtures (Teams, SMS, Telegram, Slack, Signal, Messenger, screenshots),
+including damaged variants, and a small recording IngestContext for ingestor unit tests."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import io
+import json
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from disclose.items import Item, Kind, child_id
+from indexer.context import Native
+from indexer.detect import sniff
+from indexer.registry import HEAD_BYTES, Probe
+
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
+PNG_1PX = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg=="
+)
+
+
+def probe_for(path: Path, hint: str = "") -> Probe:
+    data = path.read_bytes()
+    head = data[:HEAD_BYTES]
+    return Probe(head=head, filename=path.name, mime=sniff(head, whole=data), size=len(data), hint=hint)
+
+
+def native_for(path: Path, hint: str = "") -> Native:
+    data = path.read_bytes()
+    return Native(sha256=hashlib.sha256(data).hexdigest(), path=path, filename=path.name, size=len(data),
+                  probe=probe_for(path, hint))
+
+
+@dataclass
+class RecordingContext:
+    """Records what an ingestor emits; stands in for the pipeline in unit tests."""
+
+    timezone: str = "Europe/London"
+    depth: int = 0
+    emitted: list[Item] = field(default_factory=list)
+    problems: list[tuple[str, str, str]] = field(default_factory=list)
+    children: list[tuple[Item, bytes]] = field(default_factory=list)
+    scratch_dir: Path | None = None
+
+    def derived(self, parent: Item, locator: str, kind: Kind, **fields: Any) -> Item:
+        item = Item(id=child_id(parent.id, locator), kind=kind, family_id=parent.family_id, parent_id=parent.id,
+                    root_id=parent.root_id or parent.id, locator=locator, custodians=list(parent.custodians))
+        for name, value in fields.items():
+            setattr(item, name, value)
+        return item
+
+    def emit(self, item: Item) -> None:
+        self.emitted.append(item)
+
+    def problem(self, item: Item | None, stage: str, reason: str) -> None:
+        self.problems.append((item.id if item else "", stage, reason))
+
+    def child(self, parent: Item, locator: str, *, filename: str, data: bytes | None = None, path: Path | None = None,
+              stream: Any = None, kind: Kind = Kind.ATTACHMENT, hint: str = "", fields: dict[str, Any] | None = None):
+        payload = data if data is not None else (path.read_bytes() if path else stream.read())
+        item = self.derived(parent, locator, kind, filename=filename, title=filename)
+        self.children.append((item, payload))
+        self.emitted.append(item)
+        return item
+
+    def scratch(self) -> Path:
+        assert self.scratch_dir is not None
+        self.scratch_dir.mkdir(parents=True, exist_ok=True)
+        return self.scratch_dir
+
+    def messages(self) -> list[Item]:
+        return [i for i in self.emitted if i.kind == Kind.CHAT_MESSAGE]
+
+    def conversations(self) -> list[Item]:
+        return [i for i in self.emitted if i.kind == Kind.CHAT_CONVERSATION]
+
+
+def root_item(path: Path, custodian: str = "Jane Doe") -> Item:
+    return Item(id="root" + hashlib.sha256(str(path).encode()).hexdigest()[:28], kind=Kind.FILE, family_id="fam",
+                source=path.as_uri(), custodians=[custodian], filename=path.name, title=path.name)
+
+
+def ingest_with(ingestor: Any, path: Path, hint: str = "", timezone: str = "Europe/London") -> tuple[Item, RecordingContext]:
+    item = root_item(path)
+    ctx = RecordingContext(timezone=timezone, scratch_dir=path.parent / (path.name + ".scratch"))
+    ingestor.ingest(item, native_for(path, hint), ctx)
+    return item, ctx
+
+
+# --- Microsoft Teams (Graph chatMessage) ---------------------------------------------------------
+
+def teams_message(id: str, when: str, name: str, html: str, **extra: Any) -> dict[str, Any]:
+    message = {
+        "id": id, "replyToId": None, "messageType": "message", "createdDateTime": when,
+        "lastModifiedDateTime": when, "lastEditedDateTime": None, "deletedDateTime": None, "subject": None,
+        "chatId": "19:abc@thread.v2", "importance": "normal", "locale": "en-gb",
+        "from": {"application": None, "device": None,
+                 "user": {"id": f"id-{name}", "displayName": name, "userIdentityType": "aadUser"}},
+        "body": {"contentType": "html", "content": html}, "attachments": [], "mentions": [], "reactions": [],
+    }
+    message.update(extra)
+    return message
+
+
+def teams_chat_export() -> dict[str, Any]:
+    return {
+        "chat": {"id": "19:abc@thread.v2", "topic": "Planning committee", "chatType": "group",
+                 "members": [{"displayName": "Jane Doe", "email": "jane@council.gov.uk"},
+                             {"displayName": "Raj Patel", "email": "raj@council.gov.uk"}]},
+        "messages": [
+            teams_message("3", "2024-03-05T09:05:00.000Z", "Raj Patel", "<p>Agreed &amp; sent</p>", replyToId="1",
+                          reactions=[{"reactionType": "like", "createdDateTime": "2024-03-05T09:06:00Z",
+                                      "user": {"user": {"id": "id-Jane", "displayName": "Jane Doe"}}}],
+                          attachments=[{"id": "a1", "contentType": "reference", "name": "minutes.docx",
+                                        "contentUrl": "https://council.sharepoint.com/minutes.docx"}]),
+            teams_message("1", "2024-03-05T09:00:00.000Z", "Jane Doe",
+                          "<div>Can you <b>approve</b> the <at id=\"0\">Raj</at> draft?<br>Thanks "
+                          "<emoji id=\"smile\" alt=\"🙂\" title=\"Smile\"></emoji><script>alert(1)</script></div>"),
+            teams_message("2", "2024-03-05T09:01:00.000Z", "Jane Doe", "", deletedDateTime="2024-03-05T09:02:00Z"),
+            {**teams_message("4", "2024-03-05T09:10:00.000Z", "", "<systemEventMessage/>"),
+             "messageType": "systemEventMessage", "from": None,
+             "eventDetail": {"@odata.type": "#microsoft.graph.membersAddedEventDetail",
+                             "initiator": {"user": {"id": "id-Jane", "displayName": "Jane Doe"}},
+                             "members": [{"id": "id-Sam", "displayName": "Sam Lee"}]}},
+        ],
+    }
+
+
+def teams_channel_page() -> dict[str, Any]:
+    channel = {"teamId": "team-1", "channelId": "19:general@thread.skype"}
+    other = {"teamId": "team-1", "channelId": "19:finance@thread.skype"}
+    return {"@odata.context": "https://graph.microsoft.com/v1.0/$metadata#chats('x')/messages", "value": [
+        teams_message("10", "2024-04-01T10:00:00Z", "Jane Doe", "<p>General hello</p>", chatId=None, channelIdentity=channel),
+        teams_message("11", "2024-04-01T11:00:00Z", "Raj Patel", "<p>Budget</p>", chatId=None, channelIdentity=other),
+        "not a message",
+    ]}
