@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 from disclose.store import casework, tables  # noqa: F401  (register the tables)
+from disclose.store import requestwork  # noqa: F401  (request settings, s12 estimates)
 from disclose.store.base import Base
 
 target_metadata = Base.metadata
