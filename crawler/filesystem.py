@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
-from crawler.base import Collected, CollectionProblem
+from crawler.base import Checkpoint, Collected, CollectionProblem, Removed
+from disclose.items import stable_id
 
 SKIP_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
 
@@ -25,8 +26,17 @@ class FilesystemCrawler:
     include: list[str] = field(default_factory=list)
     exclude: list[str] = field(default_factory=list)
     custodian_rule: str = "explicit"
+    source_kind: str = "filesystem"
 
-    def crawl(self) -> Iterator[Collected | CollectionProblem]:
+    @property
+    def source_uri(self) -> str:
+        return " ".join(path.expanduser().absolute().as_uri() for path in self.paths)
+
+    @property
+    def source_id(self) -> str:
+        return stable_id("filesystem", self.source_uri)
+
+    def crawl(self, state: dict | None = None) -> Iterator[Collected | CollectionProblem | Checkpoint | Removed]:
         for path in self.paths:
             path = path.expanduser().absolute()
             if not path.exists():
@@ -84,5 +94,8 @@ class FilesystemCrawler:
             created=_stamp(getattr(info, "st_birthtime", info.st_ctime)),
             custodian_rule=self.custodian_rule,
             local_path=path,
-            metadata={"relative_path": relative, "inode": info.st_ino},
+            metadata={
+                "relative_path": relative,
+                "fingerprint": f"{info.st_size}:{info.st_mtime_ns}:{info.st_ino}",
+            },
         )

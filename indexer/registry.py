@@ -7,6 +7,7 @@ score wins. Ingestors register with `@register`; plugins add more through the
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from importlib import import_module
 from importlib.metadata import entry_points
@@ -54,6 +55,7 @@ class Ingestor(Protocol):
 
 _INGESTORS: list[Ingestor] = []
 _LOADED = False
+_LOAD_LOCK = threading.Lock()
 
 # Modules that register built-in ingestors when imported. Each one is a format family.
 BUILTIN_MODULES = [
@@ -72,17 +74,18 @@ def register(cls: type) -> type:
 
 def _load() -> None:
     global _LOADED
-    if _LOADED:
-        return
-    _LOADED = True
-    for module in BUILTIN_MODULES:
-        try:
-            import_module(module)
-        except ModuleNotFoundError as error:
-            if error.name != module:
-                raise
-    for entry in entry_points(group="disclose.ingestors"):
-        entry.load()
+    with _LOAD_LOCK:  # ingest threads start together; none may see a half-filled registry
+        if _LOADED:
+            return
+        for module in BUILTIN_MODULES:
+            try:
+                import_module(module)
+            except ModuleNotFoundError as error:
+                if error.name != module:
+                    raise
+        for entry in entry_points(group="disclose.ingestors"):
+            entry.load()
+        _LOADED = True
 
 
 def ingestors() -> list[Ingestor]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -16,6 +17,7 @@ from indexer.index.factory import open_index
 class Services:
     workspace: Workspace
     _index: SearchIndex | None = field(default=None, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @cached_property
     def store(self) -> CaseStore:
@@ -27,9 +29,10 @@ class Services:
 
     @property
     def index(self) -> SearchIndex:
-        if self._index is None:
-            self._index = open_index(self.workspace)
-        return self._index
+        with self._lock:  # one index (and so one writer) per workspace per process
+            if self._index is None:
+                self._index = open_index(self.workspace)
+            return self._index
 
     def close(self) -> None:
         if self._index is not None:

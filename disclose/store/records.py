@@ -155,3 +155,32 @@ def iter_items(session: Session, batch: int = 1000) -> Iterable[Item]:
         for row in rows:
             yield item_from_row(row)
         last = rows[-1].id
+
+
+@dataclass(frozen=True)
+class SaveOutcome:
+    new_ids: list[str]
+    merged_ids: list[str]  # existing items that gained a custodian or text
+
+
+def save_items(session: Session, items: Sequence[Item]) -> SaveOutcome:
+    """Save many items with one lookup: the bulk form of `save_item`."""
+    ids = [item.id for item in items]
+    existing = {row.id: row for row in session.scalars(select(ItemRow).where(ItemRow.id.in_(ids)))} if ids else {}
+    new_ids: list[str] = []
+    merged: list[str] = []
+    for item in items:
+        row = existing.get(item.id)
+        if row is None:
+            row = ItemRow(id=item.id, text=item.text, text_version=item.text_version, custodians=list(item.custodians))
+            _fill_row(row, item)
+            session.add(row)
+            existing[item.id] = row
+            new_ids.append(item.id)
+            continue
+        known = list(row.custodians or [])
+        extra = [c for c in item.custodians if c not in known]
+        if extra:
+            row.custodians = known + extra
+            merged.append(item.id)
+    return SaveOutcome(new_ids=new_ids, merged_ids=merged)

@@ -1,0 +1,120 @@
+"""Where emitted items go: batched into the case store, de-duplicated, and handed to the index."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from sqlalchemy import select
+
+from disclose.items import Item, Kind
+from disclose.store import CaseStore
+from disclose.store.records import ExceptionEntry, record_exception, save_items
+from disclose.store.tables import ItemRow
+from indexer.index.base import SearchIndex
+
+BATCH = 2000
+DEDUPED_KINDS = {Kind.EMAIL, Kind.CHAT_MESSAGE}
+
+# One writer at a time: SQLite allows no more, and it keeps duplicate detection race-free in-process.
+WRITE_LOCK = threading.Lock()
+
+
+def takes_part_in_dedup(item: Item) -> bool:
+    """Top-level originals, emails and chat messages are de-duplicated; attachments follow their parent."""
+    return bool(item.content_hash) and (item.parent_id is None or item.kind in DEDUPED_KINDS)
+
+
+@dataclass
+class SinkTotals:
+    new_ids: list[str] = field(default_factory=list)
+    reindex_ids: set[str] = field(default_factory=set)  # existing items whose index entry must be refreshed
+    duplicate_ids: list[str] = field(default_factory=list)
+    problems: int = 0
+
+
+class Sink:
+    def __init__(self, store: CaseStore, index: SearchIndex | None, run_id: str | None = None) -> None:
+        self.store = store
+        self.index = index  # None: leave indexing to whoever collects `totals` (a Celery caller)
+        self.run_id = run_id
+        self.totals = SinkTotals()
+        self._items: list[Item] = []
+        self._problems: list[ExceptionEntry] = []
+        self._lock = threading.Lock()
+
+    def add(self, item: Item) -> None:
+        with self._lock:
+            self._items.append(item)
+            full = len(self._items) >= BATCH
+        if full:
+            self.flush()
+
+    def problem(self, entry: ExceptionEntry) -> None:
+        with self._lock:
+            self._problems.append(entry)
+            self.totals.problems += 1
+
+    def flush(self) -> None:
+        with self._lock:
+            items, self._items = self._items, []
+            problems, self._problems = self._problems, []
+        if not items and not problems:
+            return
+        with WRITE_LOCK:
+            with self.store.session() as session:
+                self._mark_duplicates(session, items)
+                outcome = save_items(session, items)
+                for entry in problems:
+                    record_exception(session, entry, self.run_id)
+            fresh = set(outcome.new_ids)
+            self.totals.new_ids.extend(outcome.new_ids)
+            self.totals.reindex_ids.update(outcome.merged_ids)
+            if self.index is not None:
+                self.index.upsert([item for item in items if item.id in fresh])
+
+    def _mark_duplicates(self, session, items: Sequence[Item]) -> None:  # type: ignore[no-untyped-def]
+        """The first copy stays primary and collects every custodian and location that holds it."""
+        candidates = [item for item in items if takes_part_in_dedup(item) and item.duplicate_of is None]
+        if not candidates:
+            return
+        hashes = {item.content_hash for item in candidates}
+        primaries: dict[str, ItemRow] = {}
+        rows = session.scalars(
+            select(ItemRow).where(ItemRow.content_hash.in_(hashes), ItemRow.duplicate_of.is_(None)).order_by(ItemRow.created_at)
+        )
+        for row in rows:
+            if takes_part_in_dedup_row(row):
+                primaries.setdefault(row.content_hash, row)
+        batch_primary: dict[str, Item] = {}
+        for item in candidates:
+            row = primaries.get(item.content_hash)
+            if row is not None and row.id != item.id:
+                item.duplicate_of = row.id
+                known = list(row.custodians or [])
+                row.custodians = known + [c for c in item.custodians if c not in known]
+                meta = dict(row.meta or {})
+                locations = list(meta.get("duplicate_locations", []))
+                location = {"id": item.id, "source": item.source, "custodians": item.custodians}
+                if location not in locations:
+                    locations.append(location)
+                meta["duplicate_locations"] = locations
+                row.meta = meta
+                self.totals.reindex_ids.add(row.id)
+                self.totals.duplicate_ids.append(item.id)
+                continue
+            first = batch_primary.get(item.content_hash)
+            if first is not None and first.id != item.id:
+                item.duplicate_of = first.id
+                first.custodians = first.custodians + [c for c in item.custodians if c not in first.custodians]
+                first.metadata.setdefault("duplicate_locations", []).append(
+                    {"id": item.id, "source": item.source, "custodians": item.custodians}
+                )
+                self.totals.duplicate_ids.append(item.id)
+            else:
+                batch_primary[item.content_hash] = item
+
+
+def takes_part_in_dedup_row(row: ItemRow) -> bool:
+    return row.parent_id is None or row.kind in {kind.value for kind in DEDUPED_KINDS}
