@@ -138,3 +138,53 @@ def teams_channel_page() -> dict[str, Any]:
         teams_message("11", "2024-04-01T11:00:00Z", "Raj Patel", "<p>Budget</p>", chatId=None, channelIdentity=other),
         "not a message",
     ]}
+
+
+# --- SMS Backup & Restore --------------------------------------------------------------------------
+
+def sms_backup_xml(*, corrupt_part: bool = False, truncated: bool = False) -> str:
+    image = base64.b64encode(PNG_1PX).decode()
+    bad = '<part seq="0" ct="image/jpeg" name="broken.jpg" data="@@not base64@@" />' if corrupt_part else ""
+    text = f"""<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>
+<?xml-stylesheet type="text/xsl" href="sms.xsl"?>
+<smses count="5" backup_set="x" backup_date="1709640000000" type="full">
+  <sms protocol="0" address="07700 900123" date="1709632800000" type="1" subject="null" body="Are the minutes ready?" read="1" status="-1" locked="0" date_sent="0" readable_date="5 Mar 2024 10:00:00" contact_name="Raj Patel" />
+  <sms protocol="0" address="+447700900123" date="1709632860000" type="2" subject="null" body="Yes, sending now &amp; copying Sam" read="1" status="-1" locked="0" date_sent="0" readable_date="5 Mar 2024 10:01:00" contact_name="Raj Patel" />
+  <mms date="1709632920000" ct_t="application/vnd.wap.multipart.related" msg_box="1" address="+447700900123~+447700900456" read="1" sub="null" readable_date="5 Mar 2024 10:02:00" contact_name="Raj Patel, Sam Lee">
+    <parts>
+      <part seq="-1" ct="application/smil" name="null" text="&lt;smil&gt;&lt;/smil&gt;" />
+      <part seq="0" ct="image/png" name="site-photo.png" cl="site-photo.png" data="{image}" />
+      <part seq="0" ct="text/plain" name="text.txt" text="Photo of the site" />
+      {bad}
+    </parts>
+    <addrs>
+      <addr address="+447700900456" type="137" charset="106" />
+      <addr address="+447700900123" type="151" charset="106" />
+    </addrs>
+  </mms>
+  <mms date="1709633000000" msg_box="2" address="+447700900456~+447700900123" readable_date="5 Mar 2024 10:03:20" contact_name="Sam Lee, Raj Patel">
+    <parts><part seq="0" ct="text/plain" name="text.txt" text="Thanks both" /></parts>
+    <addrs><addr address="+447700900456" type="151" /><addr address="+447700900123" type="151" /></addrs>
+  </mms>
+  <sms protocol="0" address="+447700900789" date="1709719200000" type="1" body="Unrelated" readable_date="6 Mar 2024" contact_name="(Unknown)" />
+</smses>
+"""
+    if truncated:
+        cut = text.index("<sms protocol=\"0\" address=\"+447700900789\"")
+        return text[:cut] + '<sms protocol="0" address="+4477'
+    return text
+
+
+def calls_xml() -> str:
+    return """<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>
+<calls count="3" backup_set="x" backup_date="1709640000000" type="full">
+  <call number="+447700900123" duration="125" date="1709632800000" type="1" presentation="1" readable_date="5 Mar 2024 10:00:00" contact_name="Raj Patel" />
+  <call number="+447700900456" duration="0" date="1709636400000" type="3" presentation="1" readable_date="5 Mar 2024 11:00:00" contact_name="Sam Lee" />
+  <call number="+447700900123" duration="61" date="1709640000000" type="2" presentation="1" readable_date="5 Mar 2024 12:00:00" contact_name="Raj Patel" />
+</calls>
+"""
+
+
+def entity_bomb_xml() -> str:
+    return ('<?xml version="1.0"?>\n<!DOCTYPE smses [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>\n'
+            '<smses count="1"><sms address="1" date="1" type="1" body="&b;" /></smses>\n')
