@@ -139,9 +139,11 @@ def record_metadata(record: EmailRecord, attachment_hashes: list[str]) -> dict[s
     }
 
 
-def fill_email(item: Item, record: EmailRecord, ctx: IngestContext) -> None:
+def fill_email(item: Item, record: EmailRecord, ctx: IngestContext, *, emit_children: bool = True) -> None:
     """Make `item` the email `record` describes, emit its attachments as children, report what was unreadable.
 
+    A caller that builds a derived item passes `emit_children=False`, emits the item, then calls
+    `emit_attachments`, so that parents are stored before their children.
     Container fields set before ingestion (folder path, flags from an IMAP or PST crawl) are kept
     when the message itself does not say.
     """
@@ -166,15 +168,19 @@ def fill_email(item: Item, record: EmailRecord, ctx: IngestContext) -> None:
         item.error = "; ".join(reason for _, reason in record.problems)[:2000]
         for stage, reason in record.problems:
             ctx.problem(item, stage, reason)
-    emit_attachments(item, record.attachments, ctx)
+    if emit_children:
+        emit_attachments(item, record.attachments, ctx)
 
 
 def emit_attachments(item: Item, attachments: list[Attachment], ctx: IngestContext) -> None:
     for number, attachment in enumerate(attachments, start=1):
         name = safe_name(attachment.filename, f"attachment-{number}")
-        fields: dict[str, Any] = {
-            "metadata": {"inline": attachment.inline, "content_id": attachment.content_id, "declared_mime": attachment.mime_type},
-            **attachment.fields,
+        fields: dict[str, Any] = {**attachment.fields}
+        fields["metadata"] = {
+            "inline": attachment.inline,
+            "content_id": attachment.content_id,
+            "declared_mime": attachment.mime_type,
+            **attachment.fields.get("metadata", {}),
         }
         hint = attachment.hint or ("message/rfc822" if attachment.is_message else "")
         ctx.child(
