@@ -188,3 +188,46 @@ def calls_xml() -> str:
 def entity_bomb_xml() -> str:
     return ('<?xml version="1.0"?>\n<!DOCTYPE smses [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>\n'
             '<smses count="1"><sms address="1" date="1" type="1" body="&b;" /></smses>\n')
+
+
+# --- Telegram Desktop ------------------------------------------------------------------------------
+
+def telegram_chat(new_schema: bool = True) -> dict[str, Any]:
+    def text(value: str, bold: str = "") -> Any:
+        if not new_schema:
+            return value + bold
+        return [value, {"type": "bold", "text": bold}] if bold else value
+
+    def when(local: str, unix: int) -> dict[str, Any]:
+        return {"date": local, "date_unixtime": str(unix)} if new_schema else {"date": local}
+
+    return {"name": "Raj Patel", "type": "personal_chat", "id": 4242, "messages": [
+        {"id": 1, "type": "message", **when("2024-07-01T09:00:00", 1719820800), "from": "Raj Patel", "from_id": "user1",
+         "text": text("Site visit ", "tomorrow")},
+        {"id": 2, "type": "message", **when("2024-07-01T09:05:00", 1719821100), "from": "Jane Doe", "from_id": "user2",
+         "text": "Confirmed", "reply_to_message_id": 1},
+        {"id": 3, "type": "message", **when("2024-07-01T09:06:00", 1719821160), "from": "Jane Doe", "from_id": "user2",
+         "forwarded_from": "Planning Office", "text": "Visit at 10", "photo": "photos/photo_1@01-07-2024_09-06-00.jpg",
+         "width": 1, "height": 1},
+        {"id": 4, "type": "service", **when("2024-07-01T09:10:00", 1719821400), "actor": "Raj Patel", "actor_id": "user1",
+         "action": "phone_call", "duration_seconds": 42, "text": ""},
+    ]}
+
+
+def telegram_full_export() -> dict[str, Any]:
+    other = {"name": "Planning team", "type": "private_group", "id": 99, "messages": [
+        {"id": 1, "type": "service", "date": "2024-07-02T08:00:00", "date_unixtime": "1719903600", "actor": "Jane Doe",
+         "action": "create_group", "title": "Planning team", "members": ["Jane Doe", "Raj Patel"], "text": ""},
+        {"id": 2, "type": "message", "date": "2024-07-02T08:01:00", "date_unixtime": "1719903660", "from": "Raj Patel",
+         "from_id": "user1", "text": "", "file": "(File not included. Change data exporting settings to download.)",
+         "media_type": "video_file"},
+    ]}
+    return {"about": "Here is the data you requested.", "personal_information": {"first_name": "Jane"},
+            "chats": {"about": "", "list": [telegram_chat(), other]}}
+
+
+def telegram_zip(path: Path) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("ChatExport_2024-07-01/result.json", json.dumps(telegram_chat(), ensure_ascii=False, indent=1))
+        archive.writestr("ChatExport_2024-07-01/photos/photo_1@01-07-2024_09-06-00.jpg", PNG_1PX)
+    return path
