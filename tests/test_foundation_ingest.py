@@ -1,0 +1,85 @@
+"""The walking skeleton: ingest files and folders, zips, broken files; incremental; show; exceptions."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import pymupdf
+import pytest
+
+from ui.demo.corpus import docx_bytes
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    root = tmp_path / "share"
+    (root / "notes").mkdir(parents=True)
+    (root / "notes" / "minutes.txt").write_text("Minutes: the housing budget was approved by cabinet.\n", encoding="utf-8")
+    (root / "briefing.docx").write_bytes(docx_bytes("Briefing", ["The Riverside scheme costs £1.25m."]))
+    pdf = pymupdf.open()
+    pdf.new_page().insert_text((72, 72), "Planning committee agenda for Hillcrest estate retrofit")
+    pdf.save(root / "agenda.pdf")
+    with zipfile.ZipFile(root / "bundle.zip", "w") as archive:
+        archive.writestr("inner/letter.txt", "Dear resident, the damp survey is booked.")
+        archive.writestr("../escape.txt", "this member tries to leave the archive")
+    (root / "truncated.docx").write_bytes(docx_bytes("Cut", ["short"])[:200])
+    return root
+
+
+def test_ingest_builds_items_with_families_and_provenance(cli, folder: Path) -> None:
+    result = cli("ingest", str(folder), "--custodian", "Jane Smith", "--json")
+    assert result.exit_code == 0, result.stderr
+    report = result.json()
+    assert report["stored"] == 5
+    assert report["problems"] >= 2  # the escaping zip member and the truncated document
+
+    found = cli("search", "damp", "--json").json()
+    assert found["total"] == 1
+    hit = found["hits"][0]
+    assert hit["kind"] == "file" and hit["custodians"] == ["Jane Smith"]
+    shown = cli("show", hit["id"], "--json").json()
+    assert "damp survey" in shown["text"]
+    assert shown["parent_id"] is not None and shown["family_id"] == shown["parent_id"]
+    zip_view = cli("show", shown["parent_id"], "--json").json()
+    assert zip_view["filename"] == "bundle.zip"
+    assert zip_view["custody"][0]["sha256"] == zip_view["sha256"]
+    assert zip_view["custody"][0]["custodian"] == "Jane Smith"
+
+    pdf_hit = cli("search", "Hillcrest", "--json").json()["hits"][0]
+    assert pdf_hit["title"] == "agenda.pdf"
+
+
+def test_ingest_twice_adds_nothing(cli, folder: Path) -> None:
+    first = cli("ingest", str(folder), "--custodian", "Jane Smith", "--json").json()
+    second = cli("ingest", str(folder), "--custodian", "Jane Smith", "--json").json()
+    assert first["items_added"] > 0
+    assert second["items_added"] == 0 and second["stored"] == 0 and second["unchanged"] == first["collected"]
+
+
+def test_broken_files_are_reported_and_still_findable_by_name(cli, folder: Path) -> None:
+    cli("ingest", str(folder), "--custodian", "Jane Smith")
+    report = cli("exceptions", "--json").json()
+    reasons = {Path(entry["path"].split("#")[0]).name: entry["reason"] for entry in report["exceptions"]}
+    assert "truncated.docx" in reasons
+    assert any("escapes the archive" in entry["reason"] for entry in report["exceptions"])
+    by_name = cli("search", "truncated", "--json").json()
+    assert by_name["total"] == 1 and by_name["hits"][0]["title"] == "truncated.docx"
+
+
+def test_originals_are_kept_read_only_and_unchanged(cli, folder: Path, home: Path) -> None:
+    before = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    cli("ingest", str(folder), "--custodian", "Jane Smith")
+    assert {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()} == before
+    stored = [p for p in (home / "evidence").rglob("*") if p.is_file()]
+    assert stored and all(not (p.stat().st_mode & 0o222) for p in stored)
+
+
+def test_bad_input_exits_2_with_a_reason(cli, tmp_path: Path) -> None:
+    missing = cli("ingest", str(tmp_path / "nope"), "--custodian", "X", "--json")
+    assert missing.exit_code == 2 and "no such file" in missing.stderr
+    assert missing.json()["error"]
+    zone = cli("ingest", str(tmp_path), "--custodian", "X", "--timezone", "Mars/Olympus")
+    assert zone.exit_code == 2 and "time zone" in zone.stderr
+    unknown = cli("show", "0" * 32, "--json")
+    assert unknown.exit_code == 2

@@ -1,0 +1,1 @@
+"""The web application: pages for search, review and bundles, served beside the JSON API."""
