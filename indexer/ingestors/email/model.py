@@ -148,8 +148,8 @@ def fill_email(item: Item, record: EmailRecord, ctx: IngestContext, *, emit_chil
     when the message itself does not say.
     """
     preset = item.metadata
-    record.folder = record.folder or preset.get("folder", "")
-    record.flags = record.flags or list(preset.get("flags", []))
+    record.folder = record.folder or str(preset.get("folder", "") or "")
+    preset_flags = preset.get("flags")  # a crawler's flags (IMAP keywords, Graph flag objects) win over none
     hashes = [attachment.sha256 for attachment in record.attachments]
     item.kind = Kind.EMAIL
     item.title = record.subject or item.title
@@ -163,6 +163,8 @@ def fill_email(item: Item, record: EmailRecord, ctx: IngestContext, *, emit_chil
     item.content_hash = message_hash(record, hashes)
     item.metadata.update(record_metadata(record, hashes))
     item.metadata["body_offset"] = len(head) + 2 if head else 0
+    if not record.flags and preset_flags:
+        item.metadata["flags"] = preset_flags
     if record.problems:
         item.status = Status.PARTIAL
         item.error = "; ".join(reason for _, reason in record.problems)[:2000]
