@@ -26,6 +26,7 @@ celery_app.conf.update(
     task_acks_late=True,  # a worker that dies mid-file leaves the task for another: ingestion is idempotent
     worker_prefetch_multiplier=1,
     broker_connection_retry_on_startup=True,
+    task_default_queue=os.environ.get("DISCLOSE_QUEUE", "disclose"),
 )
 
 _runtime = None

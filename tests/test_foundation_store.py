@@ -1,0 +1,92 @@
+"""The case store migrates the same on SQLite and PostgreSQL; the evidence store is content-addressed."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from disclose.evidence import EvidenceStore
+from disclose.items import Item, Kind, Participants, Person
+from disclose.store import open_store
+from disclose.store.base import Base
+from disclose.store.records import load_item, save_item
+
+POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+def _postgres_available() -> bool:
+    try:
+        with sa.create_engine(POSTGRES.replace("postgresql://", "postgresql+psycopg://")).connect():
+            return True
+    except Exception:  # noqa: BLE001
+        return False
+
+
+@pytest.fixture
+def postgres_url():  # type: ignore[no-untyped-def]
+    """A database of its own on the local PostgreSQL, dropped afterwards."""
+    if not _postgres_available():
+        pytest.fail("PostgreSQL on 127.0.0.1:5432 is required for this test")
+    name = f"disclose_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(POSTGRES.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _sample() -> Item:
+    item = Item(id="a" * 32, kind=Kind.EMAIL, family_id="a" * 32, custodians=["Jane Smith"], title="Budget",
+                text="The budget was approved.", participants=Participants(sender=[Person("Jane Smith", "jane@example.gov.uk")]))
+    from datetime import datetime, timedelta, timezone
+
+    item.set_date(datetime(2024, 3, 31, 1, 30, tzinfo=timezone(timedelta(hours=1))), "header")
+    return item
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migrations_create_every_table_and_items_round_trip(backend: str, tmp_path: Path, request) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'case.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
+    store = open_store(url)
+    tables = set(sa.inspect(store.engine).get_table_names())
+    assert set(Base.metadata.tables) <= tables
+    with store.session() as session:
+        save_item(session, _sample())
+    with store.session() as session:
+        loaded = load_item(session, "a" * 32)
+    assert loaded is not None
+    assert loaded.date is not None and loaded.date.isoformat() == "2024-03-31T00:30:00+00:00"
+    assert loaded.date_offset_minutes == 60
+    assert loaded.participants.sender[0].address == "jane@example.gov.uk"
+    store.engine.dispose()
+
+
+def test_text_is_written_once(tmp_path: Path) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 'case.db'}")
+    with store.session() as session:
+        save_item(session, _sample())
+    changed = _sample()
+    changed.text = "Something else entirely"
+    changed.custodians = ["Priya Shah"]
+    with store.session() as session:
+        save_item(session, changed)
+    with store.session() as session:
+        loaded = load_item(session, "a" * 32)
+    assert loaded is not None and loaded.text == "The budget was approved."
+    assert loaded.custodians == ["Jane Smith", "Priya Shah"]
+
+
+def test_evidence_store_keeps_one_read_only_copy(tmp_path: Path) -> None:
+    store = EvidenceStore(tmp_path / "evidence")
+    sha, size = store.put_bytes(b"original")
+    again, _ = store.put_bytes(b"original")
+    assert sha == again and size == 8
+    path = store.path_for(sha)
+    assert path.read_bytes() == b"original" and not path.stat().st_mode & 0o222
+    assert store.verify(sha)
+    assert len(list(store.all_hashes())) == 1
