@@ -231,3 +231,31 @@ def telegram_zip(path: Path) -> Path:
         archive.writestr("ChatExport_2024-07-01/result.json", json.dumps(telegram_chat(), ensure_ascii=False, indent=1))
         archive.writestr("ChatExport_2024-07-01/photos/photo_1@01-07-2024_09-06-00.jpg", PNG_1PX)
     return path
+
+
+# --- Slack workspace export ------------------------------------------------------------------------
+
+def slack_zip(path: Path, *, damaged_day: bool = False) -> Path:
+    users = [{"id": "U1", "name": "jane", "real_name": "Jane Doe", "profile": {"real_name": "Jane Doe"}},
+             {"id": "U2", "name": "raj", "real_name": "Raj Patel", "profile": {"real_name": "Raj Patel"}}]
+    channels = [{"id": "C1", "name": "planning", "created": 1700000000, "members": ["U1", "U2"]}]
+    dms = [{"id": "D1", "created": 1700000000, "members": ["U1", "U2"]}]
+    general = [
+        {"type": "message", "user": "U1", "text": "Hi <@U2>, see <#C1|planning> &amp; <https://example.org|the plan>",
+         "ts": "1709629200.000100", "thread_ts": "1709629200.000100", "reply_count": 1},
+        {"type": "message", "user": "U2", "text": "On it", "ts": "1709629260.000200", "thread_ts": "1709629200.000100",
+         "parent_user_id": "U1", "reactions": [{"name": "thumbsup", "users": ["U1"], "count": 1}]},
+        {"type": "message", "subtype": "channel_join", "user": "U2", "text": "<@U2> has joined the channel", "ts": "1709629100.000050"},
+    ]
+    day2 = [{"type": "message", "user": "U2", "text": "Draft attached", "ts": "1709715600.000300",
+             "files": [{"id": "F1", "name": "draft.pdf", "title": "Draft", "mimetype": "application/pdf",
+                        "url_private": "https://files.slack.com/files-pri/T1-F1/draft.pdf"}]}]
+    dm = [{"type": "message", "user": "U1", "text": "Private word", "ts": "1709632800.000400"}]
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("channels.json", json.dumps(channels))
+        archive.writestr("users.json", json.dumps(users))
+        archive.writestr("dms.json", json.dumps(dms))
+        archive.writestr("planning/2024-03-05.json", json.dumps(general, indent=4))
+        archive.writestr("planning/2024-03-06.json", '[\n  {"type": "message",\n  "ts": broken\n]' if damaged_day else json.dumps(day2))
+        archive.writestr("D1/2024-03-05.json", json.dumps(dm))
+    return path
