@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mimetypes
 import re
 from datetime import datetime
 from email import errors, policy
@@ -167,12 +168,15 @@ def _part_text(part: Message, record: EmailRecord) -> str:
         return content if isinstance(content, str) else content.decode("utf-8", "replace")
     except LookupError:
         charset = part.get_content_charset() or "?"
-        record.problems.append(("parse", f"unknown charset {charset!r}; decoded as UTF-8 with replacement characters"))
+        record.problems.append(("parse", f"unknown charset {charset!r}; decoded as UTF-8, or Windows-1252 where that failed"))
     except Exception as error:
         record.problems.append(("parse", f"undecodable {part.get_content_type()} part ({type(error).__name__}); decoded leniently"))
     payload = part.get_payload(decode=True)
     if isinstance(payload, bytes):
-        return payload.decode("utf-8", "replace")
+        try:
+            return payload.decode("utf-8")
+        except UnicodeDecodeError:
+            return payload.decode("cp1252", "replace")
     return str(part.get_payload())
 
 
@@ -252,8 +256,8 @@ def _walk(part: Message, body: Message | None, record: EmailRecord, texts: list[
         record.problems.append(("parse", f"undecodable {kind} attachment"))
     cid = str(part.get("content-id", "") or "").strip("<> ")
     disposition = (part.get_content_disposition() or "").lower()
-    extension = kind.split("/")[-1].split("+")[0][:10]
-    name = part.get_filename() or f"{cid or 'part'}.{extension}"
+    extension = mimetypes.guess_extension(kind) or ".bin"
+    name = part.get_filename() or f"{cid or 'part'}{extension}"
     _add(record, counter, Attachment(filename=name, data=data, mime_type=kind, inline=disposition != "attachment" and bool(cid) or disposition == "inline", content_id=cid))
 
 
