@@ -83,3 +83,16 @@ def test_bad_input_exits_2_with_a_reason(cli, tmp_path: Path) -> None:
     assert zone.exit_code == 2 and "time zone" in zone.stderr
     unknown = cli("show", "0" * 32, "--json")
     assert unknown.exit_code == 2
+
+
+def test_status_counts_and_evidence_verifies(cli, folder: Path, home: Path) -> None:
+    cli("ingest", str(folder), "--custodian", "Jane Smith")
+    status = cli("status", "--json").json()
+    assert status["custodians"] == {"Jane Smith": 5}
+    assert status["items"] == status["indexed"] >= 6
+    assert cli("verify-evidence", "--json").json()["damaged"] == []
+    victim = next(p for p in (home / "evidence").rglob("*") if p.is_file())
+    victim.chmod(0o644)
+    victim.write_bytes(b"tampered")
+    damaged = cli("verify-evidence", "--json")
+    assert damaged.exit_code == 1 and damaged.json()["damaged"] == [victim.name]
