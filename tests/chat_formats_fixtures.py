@@ -259,3 +259,51 @@ def slack_zip(path: Path, *, damaged_day: bool = False) -> Path:
         archive.writestr("planning/2024-03-06.json", '[\n  {"type": "message",\n  "ts": broken\n]' if damaged_day else json.dumps(day2))
         archive.writestr("D1/2024-03-05.json", json.dumps(dm))
     return path
+
+
+# --- Signal text exports ---------------------------------------------------------------------------
+
+def signal_text(style: str = "chat-miner", damaged: bool = False) -> str:
+    stamp = {"chat-miner": "[2024-03-31, {t}]", "markdown": "[2024-03-31 {t}]", "backup-tools": "[2024-03-31 {t}:00]"}[style]
+    lines = [
+        f"{stamp.format(t='00:30')} Jane Doe: Before the clocks change",
+        f"{stamp.format(t='09:15')} Raj Patel: Report attached",
+        "![report.pdf](media/report.pdf)",
+        "second line of the same message",
+        f"{stamp.format(t='09:16')} Jane Doe: > Report attached",
+        "Thanks",
+    ]
+    if damaged:
+        lines.insert(0, "Signal conversation export (garbled header)")
+    return "\n".join(lines) + "\n"
+
+
+# --- Messenger / Instagram -------------------------------------------------------------------------
+
+def meta_mojibake(text: str) -> str:
+    """How Meta writes UTF-8 text in its JSON: each byte as a Latin-1 character."""
+    return text.encode("utf-8").decode("latin-1")
+
+
+def messenger_thread(title: str = "Raj Patel", part: int = 1) -> dict[str, Any]:
+    messages = [
+        {"sender_name": "Raj Patel", "timestamp_ms": 1709632860000, "content": meta_mojibake("Café at 10? 👍"),
+         "reactions": [{"reaction": meta_mojibake("❤"), "actor": "Jane Doe"}]},
+        {"sender_name": meta_mojibake("Zoë Jones"), "timestamp_ms": 1709632800000, "content": "Morning",
+         "photos": [{"uri": "messages/inbox/rajpatel_123/photos/site.png", "creation_timestamp": 1709632800}]},
+    ]
+    if part == 2:
+        messages = [{"sender_name": "Jane Doe", "timestamp_ms": 1709600000000, "content": "Older message",
+                     "share": {"link": "https://example.org/plan"}}]
+    return {"participants": [{"name": "Raj Patel"}, {"name": meta_mojibake("Zoë Jones")}, {"name": "Jane Doe"}],
+            "messages": messages, "title": title, "is_still_participant": True, "thread_type": "RegularGroup",
+            "thread_path": "inbox/rajpatel_123"}
+
+
+def messenger_zip(path: Path) -> Path:
+    with zipfile.ZipFile(path, "w") as archive:
+        archive.writestr("messages/inbox/rajpatel_123/message_1.json", json.dumps(messenger_thread(), indent=2))
+        archive.writestr("messages/inbox/rajpatel_123/message_2.json", json.dumps(messenger_thread(part=2), indent=2))
+        archive.writestr("messages/inbox/rajpatel_123/photos/site.png", PNG_1PX)
+        archive.writestr("messages/inbox/broken_9/message_1.json", '{"messages": [\n  {"sender_name": \n')
+    return path
