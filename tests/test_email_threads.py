@@ -1,0 +1,73 @@
+"""Email end to end through `disclose ingest`: duplicates across custodians, threads and inclusive emails."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import select
+
+from disclose.store.records import item_from_row
+from disclose.store.tables import ItemRow
+from email_fixtures import BASE_DATE, make_email, mbox_bytes, reply_to
+from indexer.enrich.email_threads import normalised_subject
+
+
+def _emails(services) -> list:  # type: ignore[no-untyped-def]
+    with services.store.session() as session:
+        return [item_from_row(r) for r in session.scalars(select(ItemRow).where(ItemRow.kind == "email"))]
+
+
+def _by_title(items: list, title: str) -> list:  # type: ignore[no-untyped-def]
+    return [i for i in items if i.title == title]
+
+
+def test_duplicates_threads_and_inclusive_across_custodians(cli, services, tmp_path: Path) -> None:
+    jane, bob = "Jane <jane@council.gov.uk>", "Bob <bob@council.gov.uk>"
+    root = make_email(subject="Damp survey", sender=jane, to=bob, body="Can you book the damp survey?", message_id="<r1@x>")
+    reply = reply_to(root, sender=bob, to=jane, body="Booked for Tuesday.", message_id="<r2@x>", date=BASE_DATE + timedelta(hours=1))
+    last = reply_to(reply, sender=jane, to=bob, body="Thanks.", message_id="<r3@x>", date=BASE_DATE + timedelta(hours=2))
+    # A reply from a client that drops In-Reply-To/References still joins by subject and participants.
+    headerless = make_email(subject="RE: Damp survey", sender=bob, to=jane, body="Also the roof, separately.",
+                            message_id="<r4@x>", date=BASE_DATE + timedelta(hours=3))
+    unrelated = make_email(subject="Parking permits", sender=jane, to=bob, body="Unrelated.", message_id="<p1@x>")
+
+    jane_dir, bob_dir = tmp_path / "jane", tmp_path / "bob"
+    jane_dir.mkdir()
+    bob_dir.mkdir()
+    (jane_dir / "Sent").write_bytes(mbox_bytes([root, last, unrelated]))
+    (bob_dir / "reply.eml").write_bytes(reply)
+    (bob_dir / "copy-of-root.eml").write_bytes(root)  # the same message in another custodian's mailbox
+    (bob_dir / "headerless.eml").write_bytes(headerless)
+
+    assert cli("ingest", str(jane_dir), "--custodian", "Jane", "--json").exit_code == 0
+    result = cli("ingest", str(bob_dir), "--custodian", "Bob", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["duplicates"] == 1
+
+    services.close()
+    emails = _emails(services)
+    roots = _by_title(emails, "Damp survey")
+    assert len(roots) == 2
+    primary = [r for r in roots if r.duplicate_of is None][0]
+    copy = [r for r in roots if r.duplicate_of is not None][0]
+    assert copy.duplicate_of == primary.id and copy.content_hash == primary.content_hash
+    assert set(primary.custodians) == {"Jane", "Bob"}
+
+    thread = {e.metadata.get("thread_id") for e in emails if "Damp survey" in e.title}
+    assert len(thread) == 1 and None not in thread
+    parking = _by_title(emails, "Parking permits")[0]
+    assert parking.metadata["thread_id"] not in thread
+
+    inclusive = {e.metadata["message_id"]: e.metadata["inclusive"] for e in emails if e.duplicate_of is None}
+    # r1 is quoted in r2, r2 in r3: only the last reply and the separate headerless reply need reading.
+    assert inclusive == {"<r1@x>": False, "<r2@x>": False, "<r3@x>": True, "<r4@x>": True, "<p1@x>": True}
+
+    again = cli("ingest", str(bob_dir), "--custodian", "Bob", "--json").json()
+    assert again["items_added"] == 0
+
+
+def test_subject_normalisation_for_thread_fallback() -> None:
+    assert normalised_subject("RE: Fwd: AW:  Damp   Survey") == "damp survey"
+    assert normalised_subject("Re[2]: budget") == "budget"
+    assert normalised_subject("Record of decision") == "record of decision"
