@@ -155,6 +155,7 @@ def start_samba(root: Path) -> tuple[SambaServer, subprocess.Popen]:
     process = subprocess.Popen(
         [str(SMBD), "--foreground", "--no-process-group", "-s", str(config)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        start_new_session=True,  # smbd signals its whole process group when it stops; keep pytest out of it
     )
     try:
         _wait_for_port(port, process, log, time.monotonic() + 20)

@@ -1,0 +1,314 @@
+"""Windows file shares over SMB 2/3 (smbprotocol), read in place: no mount, nothing on the share changed."""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, BinaryIO, Iterator
+from urllib.parse import quote
+
+import smbclient
+from smbprotocol.exceptions import SMBAuthenticationError, SMBException, SMBOSError, SMBResponseException
+from smbprotocol.header import NtStatus
+from smbprotocol.file_info import FileAttributes, InfoType
+from smbprotocol.open import FilePipePrinterAccessMask, SMB2QueryInfoRequest, SMB2QueryInfoResponse
+from smbprotocol.security_descriptor import SMB2CreateSDBuffer
+from smbclient._io import SMBFileTransaction, SMBRawIO
+
+from crawler.base import Checkpoint, Collected, CollectionProblem, Removed
+from crawler.credentials import Secret, SourceLoginFailed, SourceUnreachable
+from crawler.custodians import CustodianRules
+from disclose.items import stable_id
+
+SKIP_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini", "~$lock"}
+CHECKPOINT_EVERY = 250  # files between saved positions: small enough that little is repeated after a stop
+OWNER_SECURITY_INFORMATION = 0x00000001
+SECURITY_BUFFER = 4096
+_DIRECTORY = FileAttributes.FILE_ATTRIBUTE_DIRECTORY
+_REPARSE_POINT = FileAttributes.FILE_ATTRIBUTE_REPARSE_POINT
+
+
+@dataclass(frozen=True)
+class SmbTarget:
+    """Where to crawl: a server, a share and an optional folder inside it."""
+
+    server: str
+    share: str
+    folder: str = ""  # inside the share, "/"-separated, no leading or trailing slash
+
+    @classmethod
+    def parse(cls, text: str) -> "SmbTarget":
+        """`//server/share/path`, `\\\\server\\share\\path` or `smb://server/share/path`."""
+        raw = text.strip()
+        if raw.lower().startswith("smb://"):
+            raw = "//" + raw[6:]
+        raw = raw.replace("\\", "/")
+        if not raw.startswith("//"):
+            raise ValueError(f"not a share path (expected //server/share[/folder]): {text!r}")
+        parts = [part for part in raw[2:].split("/") if part]
+        if len(parts) < 2:
+            raise ValueError(f"name a server and a share: //server/share[/folder], got {text!r}")
+        if any(part in {".", ".."} for part in parts):
+            raise ValueError(f"share paths may not contain '.' or '..': {text!r}")
+        return cls(server=parts[0], share=parts[1], folder="/".join(parts[2:]))
+
+    def unc(self, relative: str = "") -> str:
+        """`\\\\server\\share\\relative` where `relative` is inside the share."""
+        tail = relative.strip("/").replace("/", "\\")
+        return f"\\\\{self.server}\\{self.share}" + (f"\\{tail}" if tail else "")
+
+    def uri(self, relative: str = "") -> str:
+        tail = relative.strip("/")
+        path = f"{self.share}/{tail}" if tail else self.share
+        return f"smb://{self.server.lower()}/{quote(path, safe='/$')}"
+
+
+def _micros(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)
+
+
+def _fingerprint(file_id: int, size: int, modified: datetime) -> str:
+    return f"{file_id}:{size}:{_micros(modified)}"
+
+
+_PLAIN_STATUS = {
+    0xC0000022: "permission denied",
+    0xC0000043: "locked by another user (sharing violation)",
+    0xC0000054: "locked by another user (file lock conflict)",
+    0xC0000034: "no longer there",
+    0xC000003A: "folder no longer there",
+    0xC0000056: "being deleted",
+    0xC00000BA: "is a folder",
+    0xC000000D: "the server rejected the path",
+}
+
+
+def _reason(error: BaseException) -> str:
+    """A line a reviewer can act on: what went wrong in words, with the NTSTATUS code for the administrator."""
+    status = getattr(error, "ntstatus", None) if isinstance(error, SMBOSError) else getattr(error, "status", None)
+    if isinstance(status, int):
+        name = next((n for n, v in vars(NtStatus).items() if n.startswith("STATUS_") and v == status), "")
+        plain = _PLAIN_STATUS.get(status, name or "SMB error")
+        return f"{plain} ({name or 'NTSTATUS'} 0x{status:08x})"
+    return str(error) or type(error).__name__
+
+
+@dataclass
+class _Walk:
+    """What one pass over the share has seen so far (locations relative to the share root)."""
+
+    seen: dict[str, str] = field(default_factory=dict)  # location -> fingerprint
+    unreadable_folders: list[str] = field(default_factory=list)
+    unreadable_files: set[str] = field(default_factory=set)
+
+
+@dataclass
+class SmbCrawler:
+    """Walks one share (or a folder in it) and yields every wanted file with its place, times, owner and file id.
+
+    State kept between runs: `files`, the fingerprint (file id, size, modified time) of every location
+    seen last time. The pipeline skips re-reading a location whose fingerprint is unchanged; the crawler
+    uses the map to notice locations that have gone (`Removed`). Credentials are never part of the state.
+    """
+
+    target: SmbTarget
+    username: str
+    password: Secret
+    rules: CustodianRules
+    domain: str = ""
+    port: int = 445
+    include: list[str] = field(default_factory=list)
+    exclude: list[str] = field(default_factory=list)
+    read_owner: bool = True
+    encrypt: bool | None = None  # None: encrypt when the share requires it
+    connection_timeout: int = 30
+    source_kind: str = "smb"
+    _connection_cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+
+    @property
+    def source_uri(self) -> str:
+        return self.target.uri(self.target.folder)
+
+    @property
+    def source_id(self) -> str:
+        return stable_id("smb", self.source_uri.lower())
+
+    # -- session -------------------------------------------------------------------------------
+    @property
+    def _account(self) -> str:
+        return f"{self.domain}\\{self.username}" if self.domain else self.username
+
+    def _session(self) -> dict[str, Any]:
+        # Passed to every smbclient call so the pooled connection for this port and user is used.
+        return {"port": self.port, "connection_cache": self._connection_cache}
+
+    def connect(self) -> None:
+        """Log in to the server; a refused login or an unreachable server stops the crawl with a clear reason."""
+        try:
+            smbclient.register_session(
+                self.target.server,
+                username=self._account,
+                password=self.password.reveal(),
+                port=self.port,
+                encrypt=self.encrypt,
+                require_signing=True,  # always sign: servers that do not require it still accept it, and it stops tampering
+                connection_timeout=self.connection_timeout,
+                connection_cache=self._connection_cache,
+            )
+        except SMBAuthenticationError as error:
+            raise SourceLoginFailed(f"{self.target.server} refused the login for {self._account}: {error}") from None
+        except SMBResponseException as error:
+            if error.status in (0xC000006D, 0xC000006E, 0xC0000072, 0xC0000193, 0xC0000071, 0xC0000224):
+                raise SourceLoginFailed(f"{self.target.server} refused the login for {self._account}") from None
+            raise SourceUnreachable(f"{self.target.server}: {_reason(error)}") from None
+        except (OSError, SMBException, ValueError) as error:
+            raise SourceUnreachable(f"cannot reach {self.target.server}:{self.port}: {_reason(error)}") from None
+        try:
+            smbclient.stat(self.target.unc(self.target.folder), **self._session())
+        except SMBOSError as error:
+            raise SourceUnreachable(f"cannot open {self.target.unc(self.target.folder)}: {_reason(error)}") from None
+
+    def close(self) -> None:
+        smbclient.reset_connection_cache(connection_cache=self._connection_cache)
+
+    # -- crawl --------------------------------------------------------------------------------
+    def crawl(self, state: dict[str, Any] | None = None) -> Iterator[Collected | CollectionProblem | Checkpoint | Removed]:
+        previous: dict[str, str] = dict((state or {}).get("files", {}))
+        self.connect()
+        walk = _Walk()
+        try:
+            since_checkpoint = 0
+            for found in self._walk(self.target.folder, walk):
+                yield found
+                if isinstance(found, Collected):
+                    since_checkpoint += 1
+                    if since_checkpoint >= CHECKPOINT_EVERY:
+                        since_checkpoint = 0
+                        # Mid-walk, everything known before stays known: only a finished walk can say what went.
+                        yield Checkpoint({"files": {**previous, **walk.seen}, "complete": False})
+            kept: dict[str, str] = {}
+            for location in sorted(set(previous) - set(walk.seen)):
+                if self._still_there_unread(location, walk):
+                    kept[location] = previous[location]
+                elif self._wanted(self._relative(location)):
+                    yield Removed(self.target.uri(location))
+            yield Checkpoint({"files": {**kept, **walk.seen}, "complete": True})
+        finally:
+            self.close()
+
+    def _still_there_unread(self, location: str, walk: _Walk) -> bool:
+        """A file we could not look at this time (its folder or itself unreadable) has not gone."""
+        if location in walk.unreadable_files:
+            return True
+        return any(location == folder or location.startswith(folder + "/") for folder in walk.unreadable_folders)
+
+    def _relative(self, location: str) -> str:
+        """The location relative to the crawled folder: what --include/--exclude patterns match."""
+        folder = self.target.folder
+        return location[len(folder) + 1 :] if folder and location.startswith(folder + "/") else location
+
+    def _wanted(self, relative: str) -> bool:
+        if self.include and not any(fnmatch.fnmatch(relative, pattern) for pattern in self.include):
+            return False
+        return not any(fnmatch.fnmatch(relative, pattern) for pattern in self.exclude)
+
+    def _walk(self, top: str, walk: _Walk) -> Iterator[Collected | CollectionProblem]:
+        pending = [top]
+        while pending:
+            folder = pending.pop()
+            try:
+                with smbclient.scandir(self.target.unc(folder), **self._session()) as listing:
+                    entries = sorted(listing, key=lambda entry: entry.name)
+            except (SMBOSError, SMBResponseException) as error:
+                walk.unreadable_folders.append(folder)
+                yield CollectionProblem(source=self.target.unc(folder), reason=f"cannot list folder: {_reason(error)}")
+                continue
+            subfolders = []
+            for entry in entries:
+                location = f"{folder}/{entry.name}" if folder else entry.name
+                info = entry.smb_info
+                attributes = info.file_attributes
+                if attributes & _REPARSE_POINT:
+                    walk.unreadable_files.add(location)
+                    yield CollectionProblem(source=self.target.unc(location), reason="link or reparse point not followed")
+                elif attributes & _DIRECTORY:
+                    subfolders.append(location)
+                elif entry.name not in SKIP_NAMES and self._wanted(self._relative(location)):
+                    yield from self._file(location, info, walk)
+            pending.extend(reversed(subfolders))  # depth first, in name order
+
+    def _file(self, location: str, info: Any, walk: _Walk) -> Iterator[Collected | CollectionProblem]:
+        unc = self.target.unc(location)
+        owner: str | None = None
+        if self.read_owner:
+            try:
+                owner = self.owner_sid(unc)
+            except (SMBOSError, SMBResponseException) as error:
+                if getattr(error, "ntstatus", getattr(error, "status", 0)) in (0xC0000034, 0xC000003A):  # gone
+                    yield CollectionProblem(source=unc, reason=f"vanished while crawling: {_reason(error)}")
+                    return
+                owner = None  # the server would not say; attribution falls back to the other rules
+        attribution = self.rules.attribute(unc, owner)
+        fingerprint = _fingerprint(info.file_id, info.end_of_file, info.last_write_time)
+        walk.seen[location] = fingerprint
+        metadata: dict[str, Any] = {
+            "unc_path": unc,
+            "relative_path": self._relative(location),
+            "smb_file_id": info.file_id,
+            "fingerprint": fingerprint,
+            "custodian_detail": attribution.detail,
+        }
+        if owner:
+            metadata["owner_sid"] = owner
+        yield Collected(
+            source=self.target.uri(location),
+            source_kind="smb",
+            filename=location.rsplit("/", 1)[-1],
+            custodians=attribution.custodians,
+            opener=lambda: self._open(unc),
+            display_path=unc,
+            size=info.end_of_file,
+            created=info.creation_time,
+            modified=info.last_write_time,
+            accessed=info.last_access_time,
+            custodian_rule=attribution.rule,
+            metadata=metadata,
+        )
+
+    # -- reading ------------------------------------------------------------------------------
+    def _open(self, unc: str) -> BinaryIO:
+        """The file opened for reading only, sharing read/write/delete so the owner's own work is not blocked."""
+        try:
+            return smbclient.open_file(unc, mode="rb", share_access="rwd", buffering=1024 * 1024, **self._session())
+        except SMBException as error:
+            raise OSError(_reason(error)) from None
+
+    def owner_sid(self, unc: str) -> str | None:
+        """The owner SID in the file's security descriptor (one compound open/query/close round trip)."""
+        raw = SMBRawIO(
+            unc,
+            mode="r",
+            share_access="rwd",
+            desired_access=FilePipePrinterAccessMask.READ_CONTROL,
+            **self._session(),
+        )
+        request = SMB2QueryInfoRequest()
+        request["info_type"] = InfoType.SMB2_0_INFO_SECURITY
+        request["file_info_class"] = 0
+        request["output_buffer_length"] = SECURITY_BUFFER
+        request["additional_information"] = OWNER_SECURITY_INFORMATION
+
+        def received(sent: Any) -> str | None:
+            response = raw.fd.connection.receive(sent)
+            answer = SMB2QueryInfoResponse()
+            answer.unpack(response["data"].get_value())
+            descriptor = SMB2CreateSDBuffer()
+            descriptor.unpack(answer["buffer"].get_value())
+            owner = descriptor.get_owner()
+            return str(owner) if owner is not None else None
+
+        with SMBFileTransaction(raw) as transaction:
+            request["file_id"] = raw.fd.file_id
+            transaction += (request, received)
+        return transaction.results[0]
