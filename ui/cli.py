@@ -28,6 +28,7 @@ COMMAND_MODULES = [
     "ui.commands.serve",
     "ui.commands.demo",
     "ui.commands.identity",
+    "ui.commands.custodians",
 ]
 
 
