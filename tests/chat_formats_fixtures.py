@@ -307,3 +307,51 @@ def messenger_zip(path: Path) -> Path:
         archive.writestr("messages/inbox/rajpatel_123/photos/site.png", PNG_1PX)
         archive.writestr("messages/inbox/broken_9/message_1.json", '{"messages": [\n  {"sender_name": \n')
     return path
+
+
+# --- Chat screenshots ------------------------------------------------------------------------------
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+def render_chat_screenshot(path: Path, *, header: str = "Raj Patel", separator: str = "3 March 2021",
+                           bubbles: list[tuple[str, str, str]] | None = None, time_style: str = "14:05") -> Path:
+    """A phone chat screenshot at 2x scale: header name, a date separator, left/right bubbles with times."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    bubbles = bubbles or [
+        ("left", "Are the minutes ready?", "09:41"),
+        ("right", "Yes, sending them now", "09:43"),
+        ("left", "Thanks. Please copy Sam", "09:44"),
+        ("right", "Will do", "10:02"),
+    ]
+    scale = 2
+    width, height = 540 * scale, 960 * scale
+    image = Image.new("RGB", (width, height), (236, 229, 221))
+    draw = ImageDraw.Draw(image)
+    big, small = ImageFont.truetype(FONT, 20 * scale), ImageFont.truetype(FONT, 13 * scale)
+    draw.rectangle((0, 0, width, 70 * scale), fill=(7, 94, 84))
+    draw.text((70 * scale, 22 * scale), header, font=big, fill=(255, 255, 255))
+    box = draw.textbbox((0, 0), separator, font=small)
+    draw.rounded_rectangle(((width - box[2]) // 2 - 12 * scale, 95 * scale, (width + box[2]) // 2 + 12 * scale, 125 * scale),
+                           8 * scale, fill=(225, 245, 254))
+    draw.text(((width - box[2]) // 2, 100 * scale), separator, font=small, fill=(60, 60, 60))
+    top = 150 * scale
+    for side, text, time in bubbles:
+        shown = {"14:05": time, "dotted": time.replace(":", "."), "12h": _twelve_hour(time)}[time_style]
+        text_box = draw.textbbox((0, 0), text, font=big)
+        time_box = draw.textbbox((0, 0), shown, font=small)
+        bubble_width = text_box[2] + time_box[2] + 40 * scale
+        left = 16 * scale if side == "left" else width - 16 * scale - bubble_width
+        fill = (255, 255, 255) if side == "left" else (220, 248, 198)
+        draw.rounded_rectangle((left, top, left + bubble_width, top + 50 * scale), 10 * scale, fill=fill)
+        draw.text((left + 12 * scale, top + 12 * scale), text, font=big, fill=(0, 0, 0))
+        draw.text((left + bubble_width - time_box[2] - 10 * scale, top + 28 * scale), shown, font=small, fill=(110, 110, 110))
+        top += 80 * scale
+    image.save(path)
+    return path
+
+
+def _twelve_hour(time: str) -> str:
+    hour, minute = (int(p) for p in time.split(":"))
+    return f"{(hour % 12) or 12}:{minute:02d} {'pm' if hour >= 12 else 'am'}"
