@@ -6,6 +6,7 @@ import mimetypes
 import re
 from datetime import datetime
 from email import errors, policy
+from email.header import decode_header, make_header
 from email.headerregistry import Address
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
@@ -37,12 +38,31 @@ def parse_message(data: bytes) -> EmailRecord:
 
 def record_from_message(message: EmailMessage) -> EmailRecord:
     record = EmailRecord()
+    _settle_content_types(message)
     _read_headers(message, record)
     _read_parts(message, record)
     return record
 
 
+def _settle_content_types(message: Message) -> None:
+    """Parse each part's Content-Type once: the policy re-parses it on every call, which dominated parse time."""
+    for part in message.walk():
+        content_type = part.get_content_type()
+        part.get_content_type = lambda value=content_type: value  # type: ignore[method-assign]
+
+
 # --- headers -------------------------------------------------------------------------------------
+
+
+def _raw(message: Message, name: str) -> str:
+    """An unstructured header without the policy's parser (cheap); encoded words are still decoded."""
+    raw = next((str(v) for k, v in message.raw_items() if k.lower() == name), "")
+    if "=?" in raw:
+        try:
+            return unmangle(" ".join(str(make_header(decode_header(raw))).split()))
+        except (LookupError, ValueError, UnicodeError):
+            return unmangle(" ".join(raw.split()))
+    return unmangle(" ".join(raw.split()))
 
 
 def _header(message: Message, name: str, record: EmailRecord) -> str:
@@ -71,17 +91,30 @@ def unmangle(text: str) -> str:
 
 
 def _people(message: Message, name: str, record: EmailRecord) -> list[Person]:
+    """An address list read leniently from the raw header (the policy's address parser is slow and brittle)."""
+    raws = [str(v) for k, v in message.raw_items() if k.lower() == name]
+    if not raws:
+        return []
+    people = []
+    for display, address in getaddresses(raws):
+        display = _raw_words(display)
+        address = unmangle(address.strip())
+        if address == "<>":
+            address = ""
+        if display or address:
+            people.append(Person(name=unmangle(display.strip()), address=address))
+    if not people and any(r.strip() for r in raws) and name in ("from", "to", "cc", "bcc"):
+        record.problems.append(("parse", f"malformed {name.capitalize()} header: no address could be read"))
+    return people
+
+
+def _raw_words(text: str) -> str:
+    if "=?" not in text:
+        return text
     try:
-        value = message.get(name)
-        addresses = list(getattr(value, "addresses", ())) if value is not None else []
-    except Exception:
-        addresses = []
-        value = None
-    if value is not None and not addresses:
-        # An address list the strict parser rejected: fall back to the lenient one.
-        raw = ", ".join(str(v) for k, v in message.raw_items() if k.lower() == name.lower())
-        return [Person(name=unmangle(n.strip()), address=unmangle(a.strip())) for n, a in getaddresses([raw]) if n or a]
-    return [_person(a) for a in addresses]
+        return str(make_header(decode_header(text)))
+    except (LookupError, ValueError, UnicodeError):
+        return text
 
 
 def _person(address: Address) -> Person:
@@ -121,19 +154,19 @@ def _read_headers(message: Message, record: EmailRecord) -> None:
     record.to = _people(message, "to", record)
     record.cc = _people(message, "cc", record)
     record.bcc = _people(message, "bcc", record)
-    date_text = _header(message, "date", record)
+    date_text = _raw(message, "date")
     record.sent = parse_date(date_text)
     if date_text and record.sent is None:
         record.problems.append(("parse", f"unreadable Date header: {date_text[:100]}"))
     received = _received_date(message)
     record.received = received
-    ids = _message_ids(_header(message, "message-id", record))
+    ids = _message_ids(_raw(message, "message-id"))
     record.message_id = ids[0] if ids else ""
-    replies = _message_ids(_header(message, "in-reply-to", record))
+    replies = _message_ids(_raw(message, "in-reply-to"))
     record.in_reply_to = replies[0] if replies else ""
-    record.references = _message_ids(_header(message, "references", record))
-    record.thread_index = _header(message, "thread-index", record)
-    record.thread_topic = _header(message, "thread-topic", record)
+    record.references = _message_ids(_raw(message, "references"))
+    record.thread_index = _raw(message, "thread-index")
+    record.thread_topic = _raw(message, "thread-topic")
     record.importance = _importance(message, record)
     if X500.match(next((p.address for p in record.sender), "")):
         record.extra["sender_x500"] = record.sender[0].address
@@ -148,13 +181,13 @@ def _received_date(message: Message) -> datetime | None:
 
 
 def _importance(message: Message, record: EmailRecord) -> str:
-    importance = _header(message, "importance", record).lower()
+    importance = _raw(message, "importance").lower()
     if importance in ("high", "normal", "low"):
         return importance
-    priority = _header(message, "x-priority", record).strip()[:1]
+    priority = _raw(message, "x-priority").strip()[:1]
     if priority in PRIORITY:
         return PRIORITY[priority]
-    if _header(message, "priority", record).lower() == "urgent":
+    if _raw(message, "priority").lower() == "urgent":
         return "high"
     return ""
 
