@@ -59,8 +59,8 @@ class EmlIngestor:
     def score(self, probe: Probe) -> int:
         if probe.hint == "message/rfc822":
             return 80
-        if probe.extension == "emlx" or is_emlx(probe.head):
-            return 70 if is_emlx(probe.head) else 0
+        if is_emlx(probe.head):
+            return 70
         if probe.mime == "message/rfc822":
             return 60
         if probe.extension == "eml" and probe.mime in ("text/plain", "application/octet-stream"):
