@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from disclose.store.base import now
+from disclose.store.base import CaseStore, now
 from disclose.store.casework import AuditEntry
 
 GENESIS = "0" * 64
@@ -132,3 +132,9 @@ def verify(session: Session) -> Verification:
         expected_prev = row.hash
         expected_seq += 1
     return Verification(True, count, expected_prev)
+
+
+def record_item_view(store: "CaseStore", item_id: str, actor: str | None = None) -> AuditRecord:
+    """For `disclose show` and GET /items/{id}: who looked at which item, in its own transaction."""
+    with store.session() as session:
+        return record(session, resolve_actor(actor), "item.view", item_id, {})
