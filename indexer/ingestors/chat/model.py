@@ -67,54 +67,90 @@ def emit_conversation(
     Attachments the messages name are fetched with `media` and become `attachment` children of
     their message. Parse errors become exceptions-report entries naming the line.
     """
-    item = conversation_item
-    item.kind = Kind.CHAT_CONVERSATION
-    people = conversation.everyone()
     dates = [m.sent for m in conversation.messages if m.sent]
+    people = describe_conversation(
+        conversation_item,
+        conversation,
+        ctx,
+        people=conversation.everyone(),
+        message_count=len(conversation.messages),
+        first=min(dates) if dates else None,
+        last=max(dates) if dates else None,
+    )
+    for position, message in enumerate(conversation.messages, start=1):
+        emit_message(conversation_item, conversation.platform, people, position, message, ctx, media)
+
+
+def describe_conversation(
+    item: Item,
+    conversation: Conversation,
+    ctx: IngestContext,
+    *,
+    people: list[Person],
+    message_count: int,
+    first: datetime | None,
+    last: datetime | None,
+) -> list[Person]:
+    """Fill in the chat_conversation item from a summary, so a streaming parser need not hold every
+    message (`conversation.messages` is not read). Returns the participants for `emit_message`."""
+    item.kind = Kind.CHAT_CONVERSATION
     item.title = conversation.title or item.title
     item.participants = Participants(sender=[], to=people)
     item.metadata.update(
         {
             "platform": conversation.platform,
             "conversation_id": item.id,
-            "message_count": len(conversation.messages),
-            "first_message": min(dates).isoformat() if dates else None,
-            "last_message": max(dates).isoformat() if dates else None,
+            "message_count": message_count,
+            "first_message": first.isoformat() if first else None,
+            "last_message": last.isoformat() if last else None,
             **conversation.metadata,
         }
     )
-    if dates:
-        item.set_date(min(dates), "export")
+    if first:
+        item.set_date(first, "export")
     item.text = "\n".join(p.label() for p in people)
     for error in conversation.errors:
         ctx.problem(item, "parse", f"line {error.line}: {error.reason}: {error.text[:200]}")
-    for position, message in enumerate(conversation.messages, start=1):
-        others = [p for p in people if (p.name, p.address) != (message.sender.name, message.sender.address)]
-        fields: dict[str, Any] = {
-            "title": f"{message.sender.label()}: {message.text[:80]}",
-            "text": message.text,
-            "participants": Participants(sender=[message.sender], to=others),
-            "content_hash": message_hash(conversation.platform, message),
-            "metadata": {
-                "platform": conversation.platform,
-                "conversation_id": item.id,
-                "conversation_title": item.title,
-                "position": position,
-                "message_kind": message.kind,
-                "edited": message.edited,
-                "deleted": message.deleted,
-                "reply_to": message.reply_to,
-                "lines": [message.first_line, message.last_line],
-                "has_attachment": bool(message.attachments),
-                **message.metadata,
-            },
-        }
-        child = ctx.derived(item, f"message/{position}", Kind.CHAT_MESSAGE, **fields)
-        child.set_date(message.sent, "export")
-        ctx.emit(child)
-        for number, name in enumerate(message.attachments, start=1):
-            data = media(name) if media else None
-            if data is None:
-                ctx.problem(child, "attachment", f"media not in the export: {name}")
-                continue
-            ctx.child(child, f"media/{number}/{name}", filename=name, data=data, kind=Kind.ATTACHMENT)
+    return people
+
+
+def emit_message(
+    item: Item,
+    platform: str,
+    people: list[Person],
+    position: int,
+    message: ChatMessage,
+    ctx: IngestContext,
+    media: Callable[[str], bytes | None] | None = None,
+) -> Item:
+    """Emit one chat_message (and its attachment children) under the chat_conversation `item`."""
+    others = [p for p in people if (p.name, p.address) != (message.sender.name, message.sender.address)]
+    fields: dict[str, Any] = {
+        "title": f"{message.sender.label()}: {message.text[:80]}",
+        "text": message.text,
+        "participants": Participants(sender=[message.sender], to=others),
+        "content_hash": message_hash(platform, message),
+        "metadata": {
+            "platform": platform,
+            "conversation_id": item.id,
+            "conversation_title": item.title,
+            "position": position,
+            "message_kind": message.kind,
+            "edited": message.edited,
+            "deleted": message.deleted,
+            "reply_to": message.reply_to,
+            "lines": [message.first_line, message.last_line],
+            "has_attachment": bool(message.attachments),
+            **message.metadata,
+        },
+    }
+    child = ctx.derived(item, f"message/{position}", Kind.CHAT_MESSAGE, **fields)
+    child.set_date(message.sent, "export")
+    ctx.emit(child)
+    for number, name in enumerate(message.attachments, start=1):
+        data = media(name) if media else None
+        if data is None:
+            ctx.problem(child, "attachment", f"media not in the export: {name}")
+            continue
+        ctx.child(child, f"media/{number}/{name}", filename=name, data=data, kind=Kind.ATTACHMENT)
+    return child
