@@ -123,6 +123,7 @@ class SmbCrawler:
     read_owner: bool = True
     encrypt: bool | None = None  # None: encrypt when the share requires it
     connection_timeout: int = 30
+    checkpoint_every: int = CHECKPOINT_EVERY
     source_kind: str = "smb"
     _connection_cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
 
@@ -183,7 +184,7 @@ class SmbCrawler:
                 yield found
                 if isinstance(found, Collected):
                     since_checkpoint += 1
-                    if since_checkpoint >= CHECKPOINT_EVERY:
+                    if since_checkpoint >= self.checkpoint_every:
                         since_checkpoint = 0
                         # Mid-walk, everything known before stays known: only a finished walk can say what went.
                         yield Checkpoint({"files": {**previous, **walk.seen}, "complete": False})
