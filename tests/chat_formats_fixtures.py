@@ -355,3 +355,20 @@ def render_chat_screenshot(path: Path, *, header: str = "Raj Patel", separator: 
 def _twelve_hour(time: str) -> str:
     hour, minute = (int(p) for p in time.split(":"))
     return f"{(hour % 12) or 12}:{minute:02d} {'pm' if hour >= 12 else 'am'}"
+
+
+def ingest_end_to_end(cli: Any, home: Path, folder: Path, word: str) -> list[dict[str, Any]]:
+    """`disclose ingest` a folder, then `disclose show` each stored chat_message whose text has `word`."""
+    from sqlalchemy import select
+
+    from disclose.store import open_store
+    from disclose.store.tables import ItemRow
+
+    result = cli("ingest", str(folder), "--custodian", "Jane Doe", "--json")
+    assert result.exit_code == 0, result.stderr
+    store = open_store(f"sqlite:///{home / 'case.db'}")
+    with store.session() as session:
+        ids = [row.id for row in session.scalars(select(ItemRow).where(ItemRow.kind == "chat_message"))
+               if word in row.text]
+    store.engine.dispose()
+    return [cli("show", item_id, "--json").json() for item_id in ids]

@@ -47,3 +47,11 @@ def test_corpus_instagram(tmp_path: Path):
     item, ctx = ingest_with(MessengerIngestor(), path)
     assert item.metadata["platform"] == "instagram"
     assert [m.text for m in ctx.messages()] == ["Hello John!", "Hello Jane!"]
+
+
+def test_end_to_end_ingest(cli, home: Path, tmp_path: Path):
+    from chat_formats_fixtures import ingest_end_to_end
+    folder = tmp_path / "in"
+    folder.mkdir()
+    messenger_zip(folder / "facebook-janedoe.zip")
+    assert len(ingest_end_to_end(cli, home, folder, "Morning")) == 1

@@ -76,3 +76,17 @@ def test_corpus_whatsapp_rendering():
     assert "Good to see you O Seafood!" in texts[0] or "Good to see you" in texts[0]
     assert conversation.messages[0].sent == datetime(2025, 12, 25, 18, 43, tzinfo=timezone.utc)
     assert any("Message deleted" in t for t in texts)
+
+
+@needs_tesseract
+@pytest.mark.skipif(__import__("importlib.util").util.find_spec("indexer.dates") is None,
+                    reason="the image ingestor's indexer.dates module has not landed yet")
+def test_end_to_end_ingest(cli, home: Path, tmp_path: Path):
+    from chat_formats_fixtures import ingest_end_to_end
+    folder = tmp_path / "in"
+    folder.mkdir()
+    render_chat_screenshot(folder / "Screenshot_20210303-100500.png")
+    hits = ingest_end_to_end(cli, home, folder, "Sam")
+    assert len(hits) == 1
+    shown = hits[0]
+    assert shown["metadata"]["derived_from_ocr"] is True and shown["metadata"]["ocr_confidence"] > 0

@@ -62,3 +62,11 @@ def test_corpus_export(tmp_path: Path):
     item, ctx = ingest_with(SignalIngestor(), path)
     assert [m.text for m in ctx.messages()] == ["Hello John!", "Hello\nJane!"]
     assert ctx.problems == []
+
+
+def test_end_to_end_ingest(cli, home: Path, tmp_path: Path):
+    from chat_formats_fixtures import ingest_end_to_end
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "signal-raj.txt").write_text(signal_text())
+    assert len(ingest_end_to_end(cli, home, folder, "clocks")) == 1

@@ -56,3 +56,11 @@ def test_corpus_export(tmp_path: Path):
     assert len(ctx.messages()) > 100
     assert "Harry Potter" in {m.participants.sender[0].name for m in ctx.messages()}
     assert not any("<@U" in m.text for m in ctx.messages())
+
+
+def test_end_to_end_ingest(cli, home: Path, tmp_path: Path):
+    from chat_formats_fixtures import ingest_end_to_end
+    folder = tmp_path / "in"
+    folder.mkdir()
+    slack_zip(folder / "slack-export.zip")
+    assert len(ingest_end_to_end(cli, home, folder, "Private")) == 1

@@ -90,3 +90,13 @@ def test_corpus_backups(tmp_path: Path):
     item, ctx = ingest_with(SmsBackupIngestor(), corrupt)
     assert [m.text for m in ctx.messages()] == ["MMS with corrupted base64 image data", "MMS with unsupported attachment type"]
     assert len(ctx.problems) == 2
+
+
+def test_end_to_end_ingest(cli, home: Path, tmp_path: Path):
+    from chat_formats_fixtures import ingest_end_to_end
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "sms-20240305.xml").write_text(sms_backup_xml())
+    (folder / "calls-20240305.xml").write_text(calls_xml())
+    assert len(ingest_end_to_end(cli, home, folder, "minutes")) == 1
+    assert len(ingest_end_to_end(cli, home, folder, "Incoming")) == 1

@@ -57,3 +57,13 @@ def test_damaged_json_names_the_line_and_does_not_crash(tmp_path: Path):
     path.write_text('{"value": [\n{"messageType": "message",\n "body": oops}\n]}')
     item, ctx = ingest_with(TeamsIngestor(), path)
     assert ctx.problems and "line 3" in ctx.problems[0][2] and "oops" in ctx.problems[0][2]
+
+
+def test_end_to_end_ingest(cli, home: Path, tmp_path: Path):
+    from chat_formats_fixtures import ingest_end_to_end
+    folder = tmp_path / "in"
+    folder.mkdir()
+    (folder / "teams-chat.json").write_text(json.dumps(teams_chat_export()))
+    [hit] = ingest_end_to_end(cli, home, folder, "approve")
+    shown = hit
+    assert shown["metadata"]["platform"] == "teams" and shown["custodians"] == ["Jane Doe"]

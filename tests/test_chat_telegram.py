@@ -78,3 +78,12 @@ def test_corpus_exports(tmp_path: Path):
     assert counts["chat-miner__test_batch_export.json"] == ["Minimal Message", "Link:https://telegram.org/"]
     assert counts["tg-parser__personal_chat.json"][2] == "Check this important message"
     assert counts["tg-parser__personal_chat.json"][4] == "Alice: phone call"
+
+
+def test_end_to_end_ingest(cli, home: Path, tmp_path: Path):
+    from chat_formats_fixtures import ingest_end_to_end
+    folder = tmp_path / "in"
+    folder.mkdir()
+    telegram_zip(folder / "telegram-export.zip")
+    [hit] = ingest_end_to_end(cli, home, folder, "Confirmed")
+    assert hit["metadata"]["reply_to"] == "1"
