@@ -76,9 +76,11 @@ class SignalIngestor:
             return 0
         named = "signal" in probe.filename.lower()
         # "[yyyy-mm-dd, hh:mm:ss]" is also how WhatsApp on iOS writes ISO dates: leave those to it.
+        # WhatsApp never brackets an ISO date without seconds, so the other forms are Signal's and
+        # must beat the WhatsApp ingestor's score (50).
         if whatsapp_like and not named:
             return 3
-        return 25 if named else 15
+        return 60
 
     def ingest(self, item: Item, native: Native, ctx: IngestContext) -> None:
         if native.size > MAX_BYTES:
