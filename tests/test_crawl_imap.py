@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from email.message import EmailMessage
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -153,3 +158,35 @@ def test_modified_utf7_round_trips() -> None:
         assert decode_folder_name(encode_folder_name(name)) == name
     assert encode_folder_name("Entwürfe") == "Entw&APw-rfe"
     assert encode_folder_name("A&B") == "A&-B"
+
+
+def _cli(home, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("DISCLOSE_")}
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "disclose"), "--home", str(home), *args],
+        capture_output=True, text=True, env={**clean, **env}, stdin=subprocess.DEVNULL, timeout=300,
+    )
+
+
+def test_disclose_crawl_imap_ingests_emails_and_a_rerun_adds_nothing(dovecot: DovecotServer, tmp_path) -> None:
+    _fill(dovecot)
+    args = ["crawl", "imap", "--host", "127.0.0.1", "--port", str(dovecot.imaps_port), "--user", dovecot.user,
+            "--ca-file", str(dovecot.certificate.ca_file), "--custodian", "Alice Clerk", "--json"]
+    first = _cli(tmp_path / "ws", *args, env={"DISCLOSE_IMAP_PASSWORD": dovecot.password})
+    assert first.returncode == 0, first.stderr
+    report = json.loads(first.stdout)
+    assert report["collected"] == 7 and report["stored"] == 7 and report["problems"] == 0
+    again = json.loads(_cli(tmp_path / "ws", *args, env={"DISCLOSE_IMAP_PASSWORD": dovecot.password}).stdout)
+    assert again["collected"] == 0 and again["stored"] == 0
+    assert dovecot.password.encode() not in (tmp_path / "ws" / "case.db").read_bytes()  # secrets never stored
+
+
+def test_disclose_crawl_imap_without_a_password_or_terminal_is_bad_input(dovecot: DovecotServer, tmp_path) -> None:
+    result = _cli(tmp_path / "ws", "crawl", "imap", "--host", "127.0.0.1", "--user", dovecot.user,
+                  "--custodian", "A", "--json", env={})
+    assert result.returncode == 2
+    assert "DISCLOSE_IMAP_PASSWORD" in result.stderr
+    wrong = _cli(tmp_path / "ws", "crawl", "imap", "--host", "127.0.0.1", "--port", str(dovecot.imaps_port),
+                 "--user", dovecot.user, "--ca-file", str(dovecot.certificate.ca_file), "--custodian", "A", "--json",
+                 env={"DISCLOSE_IMAP_PASSWORD": "wrong"})
+    assert wrong.returncode == 2 and "login refused" in wrong.stderr
