@@ -153,5 +153,7 @@ def emit_message(
         if data is None:
             ctx.problem(child, "attachment", f"media not in the export: {name}")
             continue
-        ctx.child(child, f"media/{number}/{name}", filename=name, data=data, kind=Kind.ATTACHMENT)
+        # The export's folder path is kept in the locator and metadata; the file name is just the name.
+        ctx.child(child, f"media/{number}/{name}", filename=PurePosixPath(name.replace("\\", "/")).name, data=data,
+                  kind=Kind.ATTACHMENT, fields={"metadata": {"export_path": name}})
     return child
