@@ -158,3 +158,32 @@ def test_teams_chats_are_collected_as_one_json_document_per_chat(graph_fake: Fak
     state.chats["19:abc@thread.v2"]["lastUpdatedDateTime"] = "2024-03-05T10:00:00Z"
     again = _run(_crawler(graph_fake, teams=True, mail=False), saved)[0]
     assert [item.metadata["chat_id"] for item in again] == ["19:abc@thread.v2"]
+
+
+def test_disclose_crawl_graph_ingests_mail_and_teams_chats(graph_fake: FakeGraph, tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    _mailbox(graph_fake)
+    graph_fake.state.chats["19:abc@thread.v2"] = {"id": "19:abc@thread.v2", "topic": "Bridge", "chatType": "group",
+                                                  "lastUpdatedDateTime": "2024-03-01T10:00:00Z"}
+    graph_fake.state.chat_messages["19:abc@thread.v2"] = [
+        {"id": "1", "messageType": "message", "createdDateTime": "2024-03-01T09:00:00Z", "chatId": "19:abc@thread.v2",
+         "from": {"user": {"displayName": "Alice", "id": "u1"}}, "body": {"contentType": "html", "content": "<p>hi</p>"}}
+    ]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DISCLOSE_")}
+    env["DISCLOSE_GRAPH_CLIENT_SECRET"] = graph_fake.state.client_secret
+    result = subprocess.run(
+        [str(Path(sys.executable).parent / "disclose"), "--home", str(tmp_path / "ws"), "crawl", "graph",
+         "--tenant", graph_fake.state.tenant, "--client-id", graph_fake.state.client_id, "--mailbox",
+         graph_fake.state.mailbox, "--custodian", "Alice Clerk", "--teams", "--authority", graph_fake.authority_url,
+         "--graph-url", graph_fake.graph_url, "--ca-file", graph_fake.ca_file, "--json"],
+        capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["collected"] == 8 and report["problems"] == 0
+    assert report["items_added"] >= 8  # seven emails, the chat conversation and its message
+    assert graph_fake.state.client_secret.encode() not in (tmp_path / "ws" / "case.db").read_bytes()
