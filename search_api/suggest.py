@@ -114,11 +114,23 @@ def _normal(value: str) -> str:
     return re.sub(r"[^a-z0-9@]", "", value)
 
 
+def _value_pattern(value: str) -> str:
+    """Identity-table values are normalised (E.164 phones, folded names): match the ways text writes them."""
+    digits = re.fullmatch(r"\+(\d{7,15})", value)
+    if digits:
+        forms = [digits.group(1)]
+        if forms[0].startswith("44"):
+            forms.append("0" + forms[0][2:])
+        spaced = ["[\\s-]?".join(re.escape(d) for d in form) for form in forms]
+        return "(?:\\+?" + "|".join(spaced) + ")"
+    return r"\s+".join(re.escape(part) for part in value.split())
+
+
 def _people_recogniser(people: list[KnownPerson]) -> PatternRecognizer | None:
     values = sorted({v for p in people for v in p.values}, key=len, reverse=True)
     if not values:
         return None
-    alternatives = "|".join(re.escape(v) for v in values)
+    alternatives = "|".join(_value_pattern(v) for v in values)
     regex = rf"(?<!\w)(?:{alternatives})(?!\w)"
     return PatternRecognizer(
         supported_entity=PERSON_ENTITY, patterns=[Pattern("known_person", regex, 0.85)], global_regex_flags=re.IGNORECASE,
