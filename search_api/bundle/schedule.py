@@ -1,0 +1,159 @@
+"""The schedule of documents (CSV, XLSX, a PDF at the front of the bundle) and the exemptions annex."""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import pymupdf
+from openpyxl import Workbook
+
+from search_api.bundle.layout import DEJAVU_DIR
+from search_api.bundle.model import PlannedDocument, RenderedDocument
+from search_api.bundle.render import Masker, shown_date
+
+COLUMNS = ["Document", "Date", "Custodian", "Type", "Title", "Decision", "Review", "Exemptions applied", "Pages"]
+ANNEX_COLUMNS = ["Exemption", "Redactions", "Documents"]
+DECISION_LABELS = {
+    "release": "Released",
+    "release_in_part": "Released in part",
+    "withhold": "Withheld",
+    "not_held": "Not held",
+    "duplicate": "Duplicate (not repeated)",
+}
+FOI_TYPES = ("foi", "eir", "foisa", "eisr")
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    document: int
+    date: str
+    custodian: str
+    type: str
+    title: str
+    decision: str
+    review: str
+    exemptions: str
+    pages: str
+
+    def cells(self) -> list[str | int]:
+        return [self.document, self.date, self.custodian, self.type, self.title, self.decision, self.review, self.exemptions, self.pages]
+
+
+@dataclass(frozen=True)
+class AnnexRow:
+    exemption: str
+    redactions: int
+    documents: int
+
+
+def schedule_rows(documents: list[PlannedDocument], rendered: dict[int, RenderedDocument], mask: Masker) -> list[ScheduleRow]:
+    rows = []
+    for planned in documents:
+        done = rendered.get(planned.number)
+        pages = f"{done.first_page} - {done.last_page}" if done and done.first_page != done.last_page else (done.first_page if done else "-")
+        rows.append(
+            ScheduleRow(
+                document=planned.number,
+                date=shown_date(planned.date, planned.date_offset_minutes),
+                custodian=mask(", ".join(planned.custodians)),
+                type=planned.kind,
+                title=mask(planned.title),
+                decision=DECISION_LABELS.get(planned.decision, planned.decision),
+                review="reviewed" if planned.reviewed else "not yet reviewed",
+                exemptions=", ".join(planned.exemptions),
+                pages=pages,
+            )
+        )
+    return rows
+
+
+def annex_rows(documents: list[PlannedDocument], request_type: str) -> list[AnnexRow]:
+    """Each exemption relied on, with its number of redactions; only for FOI/EIR refusals in part."""
+    if request_type not in FOI_TYPES or not any(d.decision in ("release_in_part", "withhold") for d in documents):
+        return []
+    redactions: Counter[str] = Counter()
+    used_in: Counter[str] = Counter()
+    for planned in documents:
+        for marker in planned.all_markers():
+            redactions[marker.code] += 1
+        for code in planned.exemptions:
+            used_in[code] += 1
+    return [AnnexRow(code, redactions[code], used_in[code]) for code in sorted(used_in)]
+
+
+def write_csv(path: Path, rows: list[ScheduleRow]) -> None:
+    with open(path, "w", newline="", encoding="utf-8-sig") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(COLUMNS)
+        for row in rows:
+            writer.writerow(row.cells())
+
+
+def write_annex_csv(path: Path, rows: list[AnnexRow]) -> None:
+    with open(path, "w", newline="", encoding="utf-8-sig") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(ANNEX_COLUMNS)
+        for row in rows:
+            writer.writerow([row.exemption, row.redactions, row.documents])
+
+
+def write_xlsx(path: Path, rows: list[ScheduleRow], annex: list[AnnexRow]) -> None:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Schedule")
+    sheet.append(COLUMNS)
+    for row in rows:
+        sheet.append([_cell(v) for v in row.cells()])
+    if annex:
+        extra = book.create_sheet("Exemptions annex")
+        extra.append(ANNEX_COLUMNS)
+        for a in annex:
+            extra.append([a.exemption, a.redactions, a.documents])
+    book.save(path)
+
+
+def _cell(value: str | int) -> str | int:
+    # a leading = + - @ would make a spreadsheet run the cell as a formula
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@") and value != "-":
+        return "'" + value
+    return value
+
+
+def schedule_pdf(ref: str, rows: list[ScheduleRow], annex: list[AnnexRow]) -> bytes:
+    body = [f"<h1>{html.escape(ref)}: schedule of documents</h1><table>"]
+    body.append("<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS) + "</tr>")
+    for row in rows:
+        body.append("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row.cells()) + "</tr>")
+    body.append("</table>")
+    if annex:
+        body.append("<h2>Annex: exemptions relied on</h2><table>")
+        body.append("<tr>" + "".join(f"<th>{c}</th>" for c in ANNEX_COLUMNS) + "</tr>")
+        for a in annex:
+            body.append(f"<tr><td>{html.escape(a.exemption)}</td><td>{a.redactions}</td><td>{a.documents}</td></tr>")
+        body.append("</table>")
+    css = (
+        "* {font-family: sans-serif; font-size: 7pt;} h1 {font-size: 12pt;} h2 {font-size: 10pt;}"
+        " table {border-collapse: collapse; width: 100%;} td, th {border: 0.5pt solid #888; padding: 2pt; vertical-align: top;}"
+        " th {background-color: #ddd;}"
+    )
+    archive = None
+    if (DEJAVU_DIR / "DejaVuSans.ttf").exists():
+        css = "@font-face {font-family: dv; src: url(DejaVuSans.ttf);} " + css.replace("sans-serif", "dv")
+        archive = pymupdf.Archive(str(DEJAVU_DIR))
+    story = pymupdf.Story(html="".join(body), user_css=css, archive=archive)
+    buffer = io.BytesIO()
+    writer = pymupdf.DocumentWriter(buffer)
+    mediabox = pymupdf.paper_rect("a4-l")
+    where = mediabox + (36, 36, -36, -36)
+    more = True
+    while more:
+        device = writer.begin_page(mediabox)
+        more, _ = story.place(where)
+        story.draw(device)
+        writer.end_page()
+    writer.close()
+    return buffer.getvalue()
