@@ -35,6 +35,7 @@ class IndexDocument:
     lang: str
     subject: str
     source: str
+    sender_label: str = ""  # the first sender's address (or name): what the sender facet counts
     extra: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -66,4 +67,5 @@ def document_for(item: Item) -> IndexDocument:
         lang=str(meta.get("lang", "")),
         subject=str(meta.get("subject", item.title if item.kind.value == "email" else "")),
         source=item.source,
+        sender_label=next(((p.address or p.name).lower() for p in item.participants.sender if p.address or p.name), ""),
     )

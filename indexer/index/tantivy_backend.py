@@ -3,93 +3,161 @@
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import tantivy
 
 from disclose.items import Item
+from disclose.query.matcher import DocumentView, Matcher
+from disclose.query.nodes import Node
+from indexer.index.base import (
+    FACET_SIZE,
+    FacetBucket,
+    Facets,
+    IndexHit,
+    IndexPage,
+    QueryStats,
+    SearchRequest,
+    decode_cursor,
+    encode_cursor,
+    query_fingerprint,
+)
 from indexer.index.documents import IndexDocument, document_for
+from indexer.index.tantivy_query import Compiled, TantivyCompiler
 
 FOLDED = "folded"  # lower-case and accent-free, no stemming: what users expect of e-discovery search
 STEMMED = "stemmed"
+SCHEMA_VERSION = "2"
+TEXT_FIELDS = ("subject", "filename", "from", "to", "cc", "bcc", "participant", "custodian", "title")
+KEYWORD_FIELDS = ("kind", "family_id", "parent_id", "thread_id", "content_hash", "source_kind", "lang", "month")
+_FACET_FIELDS = {"custodian": "custodian_facet", "kind": "kind", "source": "source_kind", "sender": "sender_facet"}
 
 
 def _analyzers() -> dict[str, tantivy.TextAnalyzer]:
-    folded = (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.remove_long(100))
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.ascii_fold())
-        .build()
-    )
-    stemmed = (
-        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
-        .filter(tantivy.Filter.remove_long(100))
-        .filter(tantivy.Filter.lowercase())
-        .filter(tantivy.Filter.ascii_fold())
-        .filter(tantivy.Filter.stemmer("english"))
-        .build()
-    )
-    return {FOLDED: folded, STEMMED: stemmed}
+    def chain(*extra: tantivy.Filter) -> tantivy.TextAnalyzer:
+        builder = (
+            tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+            .filter(tantivy.Filter.remove_long(100))
+            .filter(tantivy.Filter.lowercase())
+            .filter(tantivy.Filter.ascii_fold())
+        )
+        for one in extra:
+            builder = builder.filter(one)
+        return builder.build()
+
+    return {FOLDED: chain(), STEMMED: chain(tantivy.Filter.stemmer("english"))}
 
 
 def build_schema() -> tantivy.Schema:
     builder = tantivy.SchemaBuilder()
     builder.add_text_field("id", stored=True, tokenizer_name="raw", fast=True)
-    for name in ("kind", "family_id", "parent_id", "thread_id", "content_hash", "source_kind", "lang"):
-        builder.add_text_field(name, stored=False, tokenizer_name="raw", fast=True)
-    builder.add_text_field("custodian", stored=False, tokenizer_name="raw", fast=True)
-    builder.add_text_field("sender_facet", stored=False, tokenizer_name="raw", fast=True)
-    for name in ("title", "subject", "filename", "from", "to", "cc", "bcc", "participant", "source", "custodian_text"):
-        builder.add_text_field(name, stored=False, tokenizer_name=FOLDED)
+    for name in KEYWORD_FIELDS:
+        builder.add_text_field(name, stored=True, tokenizer_name="raw", fast=True)
+    builder.add_text_field("custodian_facet", stored=True, tokenizer_name="raw", fast=True)
+    builder.add_text_field("sender_facet", stored=True, tokenizer_name="raw", fast=True)
+    for name in TEXT_FIELDS:
+        builder.add_text_field(name, stored=True, tokenizer_name=FOLDED)
+    # title + item text: where bare words search; stored so snippets and checks need no case-store read
     builder.add_text_field("text", stored=True, tokenizer_name=FOLDED)
     builder.add_text_field("text_stem", stored=False, tokenizer_name=STEMMED)
-    builder.add_date_field("date", stored=False, indexed=True, fast=True)
-    builder.add_unsigned_field("is_duplicate", stored=False, indexed=True, fast=True)
-    builder.add_unsigned_field("has_attachment", stored=False, indexed=True, fast=True)
+    builder.add_date_field("date", stored=True, indexed=True, fast=True)
+    builder.add_unsigned_field("is_duplicate", stored=True, indexed=True, fast=True)
+    builder.add_unsigned_field("has_attachment", stored=True, indexed=True, fast=True)
+    builder.add_unsigned_field("family_key", stored=False, indexed=True, fast=True)
     return builder.build()
 
 
+def family_key(family_id: str) -> int:
+    return int(family_id[:16], 16) if len(family_id) >= 16 and all(c in "0123456789abcdef" for c in family_id[:16]) else hash(family_id) & (2**64 - 1)
+
+
 def to_tantivy(doc: IndexDocument) -> tantivy.Document:
-    fields: dict[str, object] = {
-        "id": doc.id,
-        "kind": doc.kind,
-        "family_id": doc.family_id,
-        "parent_id": doc.parent_id,
-        "thread_id": doc.thread_id,
-        "content_hash": doc.content_hash,
-        "source_kind": doc.source_kind,
-        "lang": doc.lang,
-        "custodian": doc.custodians,
-        "custodian_text": doc.custodians,
-        "sender_facet": [s.lower() for s in doc.sender],
-        "title": doc.title,
-        "subject": doc.subject,
-        "filename": doc.filename,
-        "from": doc.sender,
-        "to": doc.to,
-        "cc": doc.cc,
-        "bcc": doc.bcc,
-        "participant": doc.participants,
-        "source": doc.source,
-        "text": doc.text,
-        "text_stem": doc.text,
-        "is_duplicate": int(doc.is_duplicate),
-        "has_attachment": int(doc.has_attachment),
-    }
     document = tantivy.Document()
-    for name, value in fields.items():
-        values = value if isinstance(value, list) else [value]
-        for one in values:
-            if isinstance(one, int):
-                document.add_unsigned(name, one)
-            elif one:
+
+    def add(name: str, values: object) -> None:
+        for one in values if isinstance(values, list) else [values]:
+            if one:
                 document.add_text(name, str(one))
+
+    add("id", doc.id)
+    add("kind", doc.kind)
+    add("family_id", doc.family_id)
+    add("parent_id", doc.parent_id)
+    add("thread_id", doc.thread_id.lower())
+    add("content_hash", doc.content_hash)
+    add("source_kind", doc.source_kind.lower())
+    add("lang", doc.lang.lower())
+    add("custodian_facet", doc.custodians)
+    add("sender_facet", doc.sender_label)
+    add("custodian", doc.custodians)
+    add("title", doc.title)
+    add("subject", doc.subject)
+    add("filename", doc.filename)
+    add("from", doc.sender)
+    add("to", doc.to)
+    add("cc", doc.cc)
+    add("bcc", doc.bcc)
+    add("participant", doc.participants)
+    add("text", [doc.title, doc.text])
+    add("text_stem", [doc.title, doc.text])
+    document.add_unsigned("is_duplicate", int(doc.is_duplicate))
+    document.add_unsigned("has_attachment", int(doc.has_attachment))
+    document.add_unsigned("family_key", family_key(doc.family_id))
     if doc.date is not None:
-        document.add_date("date", doc.date.astimezone(timezone.utc).replace(tzinfo=None))
+        moment = doc.date.astimezone(timezone.utc)
+        document.add_date("date", moment.replace(tzinfo=None))
+        add("month", moment.strftime("%Y-%m"))
     return document
+
+
+def _first(stored: dict[str, list[Any]], name: str, default: Any = "") -> Any:
+    values = stored.get(name) or []
+    return values[0] if values else default
+
+
+def _body(stored: dict[str, list[Any]]) -> str:
+    """The item text: the stored `text` values are the title (when there is one) then the text."""
+    values = [str(v) for v in stored.get("text", [])]
+    if _first(stored, "title") and values and values[0] == _first(stored, "title"):
+        values = values[1:]
+    return values[0] if values else ""
+
+
+def _hit(stored: dict[str, list[Any]], score: float | None) -> IndexHit:
+    date = _first(stored, "date", None)
+    return IndexHit(
+        id=_first(stored, "id"),
+        kind=_first(stored, "kind"),
+        title=_first(stored, "title"),
+        custodians=list(stored.get("custodian_facet", [])),
+        date=date.replace(tzinfo=timezone.utc) if isinstance(date, datetime) and date.tzinfo is None else date,
+        family_id=_first(stored, "family_id"),
+        text=_body(stored),
+        score=score,
+        is_duplicate=bool(_first(stored, "is_duplicate", 0)),
+        filename=_first(stored, "filename"),
+        sender=list(stored.get("from", [])),
+    )
+
+
+def _view(stored: dict[str, list[Any]]) -> DocumentView:
+    """The stored values of one document, as the matcher evaluates them."""
+    texts = {name: [str(v) for v in stored.get(name, [])] for name in TEXT_FIELDS}
+    texts["text"] = [str(v) for v in stored.get("text", [])]
+    keywords = {
+        "kind": list(stored.get("kind", [])),
+        "source": list(stored.get("source_kind", [])),
+        "thread": list(stored.get("thread_id", [])),
+        "lang": list(stored.get("lang", [])),
+        "has": ["attachment"] if _first(stored, "has_attachment", 0) else [],
+    }
+    date = _first(stored, "date", None)
+    if isinstance(date, datetime) and date.tzinfo is None:
+        date = date.replace(tzinfo=timezone.utc)
+    return DocumentView(text_fields=texts, keywords=keywords, date=date)
 
 
 class TantivyIndex:
@@ -97,12 +165,28 @@ class TantivyIndex:
         folder.mkdir(parents=True, exist_ok=True)
         self.folder = folder
         self.schema = build_schema()
+        self._check_version(folder)
         self.index = tantivy.Index(self.schema, path=str(folder), reuse=True)
         for name, analyzer in _analyzers().items():
             self.index.register_tokenizer(name, analyzer)
+        self.compiler = TantivyCompiler(self.schema)
         self._heap = heap_bytes
         self._writer: tantivy.IndexWriter | None = None
         self._lock = threading.Lock()
+
+    @staticmethod
+    def _check_version(folder: Path) -> None:
+        """An index written with an older schema is rebuilt from the case store, not misread."""
+        marker = folder / "disclose-schema"
+        if marker.exists() and marker.read_text().strip() == SCHEMA_VERSION:
+            return
+        if any(folder.glob("meta.json")):
+            for entry in folder.iterdir():
+                if entry.is_file():
+                    entry.unlink()
+        marker.write_text(SCHEMA_VERSION)
+
+    # --- writing -------------------------------------------------------------------------
 
     def _writer_now(self) -> tantivy.IndexWriter:
         if self._writer is None:
@@ -110,11 +194,14 @@ class TantivyIndex:
         return self._writer
 
     def upsert(self, items: Sequence[Item]) -> None:
+        self.upsert_documents([document_for(item) for item in items])
+
+    def upsert_documents(self, documents: Sequence[IndexDocument]) -> None:
         with self._lock:
             writer = self._writer_now()
-            for item in items:
-                writer.delete_documents_by_term("id", item.id)
-                writer.add_document(to_tantivy(document_for(item)))
+            for doc in documents:
+                writer.delete_documents_by_term("id", doc.id)
+                writer.add_document(to_tantivy(doc))
 
     def delete(self, ids: Sequence[str]) -> None:
         with self._lock:
@@ -141,6 +228,172 @@ class TantivyIndex:
     def close(self) -> None:
         if self._writer is not None:
             self.commit()
+
+    # --- searching -----------------------------------------------------------------------
+
+    def _filtered(self, compiled: Compiled, include_duplicates: bool) -> tantivy.Query:
+        if include_duplicates:
+            return compiled.query
+        return tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, compiled.query), (tantivy.Occur.MustNot, tantivy.Query.term_query(self.schema, "is_duplicate", 1))]
+        )
+
+    def _all_addresses(self, searcher: tantivy.Searcher, query: tantivy.Query) -> list[tuple[float, Any]]:
+        total = searcher.search(query, limit=1, count=True).count
+        if total == 0:
+            return []
+        return list(searcher.search(query, limit=total, count=False).hits)
+
+    def _verified(self, searcher: tantivy.Searcher, tree: Node, query: tantivy.Query) -> list[tuple[float, Any, dict[str, list[Any]]]]:
+        """Candidates of a wider query, kept only when the matcher agrees: the exact hit set."""
+        matcher = Matcher(tree)
+        kept = []
+        for score, address in self._all_addresses(searcher, query):
+            stored = searcher.doc(address).to_dict()
+            if matcher.matches(_view(stored)):
+                kept.append((score, address, stored))
+        return kept
+
+    def search(self, request: SearchRequest) -> IndexPage:
+        searcher = self.searcher()
+        compiled = self.compiler.compile(request.tree)
+        fingerprint = query_fingerprint(request.tree, request.sort, request.include_duplicates)
+        offset = int(decode_cursor(request.cursor, fingerprint).get("o", 0)) if request.cursor else 0
+        if not compiled.exact:
+            return self._search_verified(searcher, request, compiled, offset, fingerprint)
+        shown = self._filtered(compiled, request.include_duplicates)
+        with_dups = compiled.query
+        order = {"order_by_field": "date", "order": tantivy.Order.Desc} if request.sort == "date" else {}
+        result = searcher.search(shown, limit=request.limit, offset=offset, count=True, **order)
+        total = result.count
+        all_count = total if request.include_duplicates else searcher.search(with_dups, limit=1, count=True).count
+        primaries = searcher.search(self._filtered(compiled, False), limit=1, count=True).count if request.include_duplicates else total
+        hits = []
+        for key, address in result.hits:
+            hits.append(_hit(searcher.doc(address).to_dict(), None if request.sort == "date" else float(key)))
+        facets = self._facets(searcher, shown) if request.facets else None
+        families = self._families(searcher, shown, total)
+        next_offset = offset + len(hits)
+        return IndexPage(
+            total=total,
+            unique=primaries,
+            families=families,
+            duplicates_hidden=0 if request.include_duplicates else all_count - total,
+            hits=hits,
+            facets=facets,
+            next_cursor=encode_cursor({"o": next_offset, "q": fingerprint}) if next_offset < total else None,
+        )
+
+    def _families(self, searcher: tantivy.Searcher, query: tantivy.Query, total: int) -> int:
+        if total == 0:
+            return 0
+        addresses = [address for _, address in searcher.search(query, limit=total, count=False).hits]
+        return len(set(searcher.fast_field_values("family_key", addresses)))
+
+    def _facets(self, searcher: tantivy.Searcher, query: tantivy.Query) -> Facets:
+        spec = {name: {"terms": {"field": field, "size": FACET_SIZE}} for name, field in _FACET_FIELDS.items()}
+        spec["month"] = {"terms": {"field": "month", "size": 1000}}
+        result = searcher.aggregate(query, spec)
+
+        def buckets(name: str) -> list[FacetBucket]:
+            return [FacetBucket(str(b["key"]), int(b["doc_count"])) for b in result.get(name, {}).get("buckets", [])]
+
+        months = sorted(buckets("month"), key=lambda b: b.value)
+        years: Counter[str] = Counter()
+        for bucket in months:
+            years[bucket.value[:4]] += bucket.count
+        return Facets(
+            custodian=buckets("custodian"), kind=buckets("kind"), source=buckets("source"), sender=buckets("sender"),
+            year=[FacetBucket(y, c) for y, c in sorted(years.items())], month=months,
+        )
+
+    def _search_verified(self, searcher: tantivy.Searcher, request: SearchRequest, compiled: Compiled, offset: int, fingerprint: str) -> IndexPage:
+        everything = self._verified(searcher, request.tree, compiled.query)
+        shown = [h for h in everything if request.include_duplicates or not _first(h[2], "is_duplicate", 0)]
+        if request.sort == "date":
+            shown.sort(key=lambda h: _first(h[2], "date", datetime.min) or datetime.min, reverse=True)
+        else:
+            shown.sort(key=lambda h: -h[0])
+        page = shown[offset : offset + request.limit]
+        facets = _facets_of([h[2] for h in shown]) if request.facets else None
+        next_offset = offset + len(page)
+        return IndexPage(
+            total=len(shown),
+            unique=sum(1 for h in everything if not _first(h[2], "is_duplicate", 0)),
+            families=len({_first(h[2], "family_id") for h in shown}),
+            duplicates_hidden=0 if request.include_duplicates else len(everything) - len(shown),
+            hits=[_hit(h[2], None if request.sort == "date" else h[0]) for h in page],
+            facets=facets,
+            next_cursor=encode_cursor({"o": next_offset, "q": fingerprint}) if next_offset < len(shown) else None,
+        )
+
+    def matching_ids(self, tree: Node, *, include_duplicates: bool = True) -> list[str]:
+        searcher = self.searcher()
+        compiled = self.compiler.compile(tree)
+        if not compiled.exact:
+            hits = self._verified(searcher, tree, compiled.query)
+            return [_first(s, "id") for _, _, s in hits if include_duplicates or not _first(s, "is_duplicate", 0)]
+        query = self._filtered(compiled, include_duplicates)
+        return [_first(searcher.doc(address).to_dict(), "id") for _, address in self._all_addresses(searcher, query)]
+
+    def query_stats(self, trees: Sequence[Node], *, include_duplicates: bool = True) -> list[QueryStats]:
+        searcher = self.searcher()
+        stats = []
+        for tree in trees:
+            compiled = self.compiler.compile(tree)
+            if compiled.exact:
+                query = self._filtered(compiled, include_duplicates)
+                addresses = [address for _, address in self._all_addresses(searcher, query)]
+                keys = {(a.segment_ord, a.doc) for a in addresses}
+                families = {str(k) for k in searcher.fast_field_values("family_key", addresses)}
+                custodians = {f.value: f.count for f in self._custodian_counts(searcher, query)}
+            else:
+                hits = [h for h in self._verified(searcher, tree, compiled.query) if include_duplicates or not _first(h[2], "is_duplicate", 0)]
+                keys = {(h[1].segment_ord, h[1].doc) for h in hits}
+                families = {str(family_key(_first(h[2], "family_id"))) for h in hits}
+                counter: Counter[str] = Counter(c for h in hits for c in h[2].get("custodian_facet", []))
+                custodians = dict(counter)
+            stats.append(QueryStats(total=len(keys), keys=keys, family_ids=families, custodians=custodians))
+        return stats
+
+    def _custodian_counts(self, searcher: tantivy.Searcher, query: tantivy.Query) -> list[FacetBucket]:
+        result = searcher.aggregate(query, {"c": {"terms": {"field": "custodian_facet", "size": 10_000}}})
+        return [FacetBucket(str(b["key"]), int(b["doc_count"])) for b in result.get("c", {}).get("buckets", [])]
+
+    def family_members(self, family_ids: Sequence[str]) -> list[IndexHit]:
+        if not family_ids:
+            return []
+        searcher = self.searcher()
+        query = tantivy.Query.term_set_query(self.schema, "family_id", list(family_ids))
+        return [_hit(searcher.doc(address).to_dict(), None) for _, address in self._all_addresses(searcher, query)]
+
+    def count_in_families(self, family_keys: Sequence[str]) -> int:
+        """`family_keys` as `query_stats` gives them (family_key values)."""
+        if not family_keys:
+            return 0
+        query = tantivy.Query.boolean_query([
+            (tantivy.Occur.Must, tantivy.Query.term_set_query(self.schema, "family_key", [int(k) for k in family_keys])),
+            (tantivy.Occur.MustNot, tantivy.Query.term_query(self.schema, "is_duplicate", 1)),
+        ])
+        return self.searcher().search(query, limit=1, count=True).count
+
+
+def _facets_of(stored_docs: list[dict[str, list[Any]]]) -> Facets:
+    def top(values: list[str]) -> list[FacetBucket]:
+        return [FacetBucket(v, c) for v, c in Counter(values).most_common(FACET_SIZE)]
+
+    months = Counter(_first(d, "month") for d in stored_docs if _first(d, "month"))
+    years: Counter[str] = Counter()
+    for month, count in months.items():
+        years[month[:4]] += count
+    return Facets(
+        custodian=top([c for d in stored_docs for c in d.get("custodian_facet", [])]),
+        kind=top([_first(d, "kind") for d in stored_docs if _first(d, "kind")]),
+        source=top([_first(d, "source_kind") for d in stored_docs if _first(d, "source_kind")]),
+        sender=top([s for d in stored_docs for s in d.get("sender_facet", [])]),
+        year=[FacetBucket(y, c) for y, c in sorted(years.items())],
+        month=[FacetBucket(m, c) for m, c in sorted(months.items())],
+    )
 
 
 def epoch(moment: datetime) -> datetime:

@@ -1,0 +1,204 @@
+"""Evaluate a syntax tree against one item's own values, with the index's folding rules.
+
+Used by the highlighter (which words of the text made the item match, including wildcard,
+fuzzy, stemmed and proximity matches) and by backends to verify candidates for queries their
+engine can only approximate.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+
+from disclose.query.folding import Token, stem, tokens
+from disclose.query.nodes import (
+    TEXT,
+    And,
+    DateRange,
+    Fuzzy,
+    Keyword,
+    Near,
+    Node,
+    Not,
+    Or,
+    Phrase,
+    Stem,
+    Wildcard,
+    Word,
+)
+
+
+@dataclass(frozen=True)
+class Span:
+    """A match inside one value of a field: word positions `start..end` and the words that matched."""
+
+    value: int
+    start: int
+    end: int
+    positions: tuple[int, ...]
+
+
+@dataclass
+class DocumentView:
+    """What the matcher needs of an item: analysed field values, keyword values (folded) and its date."""
+
+    text_fields: dict[str, list[str]] = field(default_factory=dict)
+    keywords: dict[str, list[str]] = field(default_factory=dict)
+    date: datetime | None = None
+
+
+def osa_distance(a: str, b: str, limit: int) -> int:
+    """Edit distance counting a swap of neighbours as one edit (as Lucene/tantivy fuzzy queries do); stops past `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i in range(1, len(a) + 1):
+        current = [i] + [0] * len(b)
+        for j in range(1, len(b) + 1):
+            cost = 0 if a[i - 1] == b[j - 1] else 1
+            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                current[j] = min(current[j], previous2[j - 2] + 1)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]
+
+
+@lru_cache(maxsize=4096)
+def wildcard_regex(pattern: str) -> re.Pattern[str]:
+    """`*` any run of letters/digits, `?` exactly one; everything else literal."""
+    body = "".join("[^\\W_]*" if c == "*" else "[^\\W_]" if c == "?" else re.escape(c) for c in pattern)
+    return re.compile(body)
+
+
+class Matcher:
+    """One query's matching rules, with per-word caches so long texts are cheap to scan."""
+
+    def __init__(self, tree: Node) -> None:
+        self.tree = tree
+        self._word_cache: dict[tuple[int, str], bool] = {}
+
+    # --- single words ----------------------------------------------------------------------
+
+    def _word_matches(self, leaf: Node, word: str) -> bool:
+        key = (id(leaf), word)
+        cached = self._word_cache.get(key)
+        if cached is not None:
+            return cached
+        if isinstance(leaf, Word):
+            result = len(leaf.terms) == 1 and word == leaf.terms[0]
+        elif isinstance(leaf, Wildcard):
+            result = wildcard_regex(leaf.pattern).fullmatch(word) is not None
+        elif isinstance(leaf, Fuzzy):
+            result = osa_distance(word, leaf.term, leaf.distance) <= leaf.distance
+        elif isinstance(leaf, Stem):
+            result = stem(word) == stem(leaf.term)
+        else:
+            result = False
+        self._word_cache[key] = result
+        return result
+
+    # --- spans in token streams -------------------------------------------------------------
+
+    def spans(self, node: Node, streams: list[list[Token]]) -> list[Span]:
+        if isinstance(node, (Word, Phrase)) and len(node.terms) != 1:
+            return self._phrase_spans(node.terms, streams)
+        if isinstance(node, (Word, Wildcard, Fuzzy, Stem)):
+            return [
+                Span(v, t.position, t.position, (t.position,))
+                for v, stream in enumerate(streams)
+                for t in stream
+                if self._word_matches(node, t.text)
+            ]
+        if isinstance(node, Or):
+            return [s for child in node.children for s in self.spans(child, streams)]
+        if isinstance(node, And):
+            parts = [self.spans(child, streams) for child in node.children if not isinstance(child, Not)]
+            return [s for part in parts for s in part] if parts and all(parts) else []
+        if isinstance(node, Near):
+            return self._near_spans(node, streams)
+        return []
+
+    @staticmethod
+    def _phrase_spans(terms: tuple[str, ...], streams: list[list[Token]]) -> list[Span]:
+        if not terms:
+            return []
+        found = []
+        width = len(terms)
+        for v, stream in enumerate(streams):
+            texts = [t.text for t in stream]
+            for i in range(len(texts) - width + 1):
+                if texts[i] == terms[0] and texts[i : i + width] == list(terms):
+                    found.append(Span(v, i, i + width - 1, tuple(range(i, i + width))))
+        return found
+
+    def _near_spans(self, node: Near, streams: list[list[Token]]) -> list[Span]:
+        left = self.spans(node.left, streams)
+        if not left:
+            return []
+        right = self.spans(node.right, streams)
+        found = []
+        for a in left:
+            for b in right:
+                if a.value != b.value:
+                    continue
+                forward = 1 <= b.start - a.end <= node.distance
+                backward = not node.ordered and 1 <= a.start - b.end <= node.distance
+                if forward or backward:
+                    found.append(Span(a.value, min(a.start, b.start), max(a.end, b.end), tuple(sorted({*a.positions, *b.positions}))))
+        return found
+
+    # --- whole items ---------------------------------------------------------------------------
+
+    def matches(self, doc: DocumentView) -> bool:
+        streams: dict[str, list[list[Token]]] = {}
+
+        def field_streams(name: str) -> list[list[Token]]:
+            if name not in streams:
+                streams[name] = [tokens(value) for value in doc.text_fields.get(name, [])]
+            return streams[name]
+
+        def evaluate(node: Node) -> bool:
+            if isinstance(node, And):
+                return all(evaluate(c) for c in node.children)
+            if isinstance(node, Or):
+                return any(evaluate(c) for c in node.children)
+            if isinstance(node, Not):
+                return not evaluate(node.child)
+            if isinstance(node, Near):
+                return bool(self.spans(node, field_streams(TEXT)))
+            if isinstance(node, Keyword):
+                return node.value in doc.keywords.get(node.field, [])
+            if isinstance(node, DateRange):
+                if doc.date is None:
+                    return False
+                return (node.start is None or doc.date >= node.start) and (node.end is None or doc.date < node.end)
+            return bool(self.spans(node, field_streams(node.field)))
+
+        return evaluate(self.tree)
+
+    def text_matches(self, text: str) -> list[tuple[int, int]]:
+        """Character ranges of `text` (an item's text) that the query's positive words match, in order."""
+        stream = tokens(text)
+        positions: set[int] = set()
+
+        def collect(node: Node) -> None:
+            if isinstance(node, Not):
+                return
+            if isinstance(node, (And, Or)):
+                for child in node.children:
+                    collect(child)
+                return
+            if isinstance(node, (Keyword, DateRange)):
+                return
+            if getattr(node, "field", TEXT) != TEXT:
+                return
+            for span in self.spans(node, [stream]):
+                positions.update(span.positions)
+
+        collect(self.tree)
+        return [(stream[p].start, stream[p].end) for p in sorted(positions)]
