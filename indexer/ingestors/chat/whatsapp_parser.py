@@ -158,14 +158,20 @@ class Header:
     rest: str
 
 
+_LAST_PATTERN = [0]  # a file uses one header style: trying it first keeps one match per line
+
+
 def match_header(line: str) -> Header | None:
     """The message header at the start of a (mark-free) line, or None for a continuation line."""
     if not line or not _HEADER_START.match(line):
         return None
-    for style, pattern in _HEADERS:
+    first = _LAST_PATTERN[0]
+    for index in (first, *(i for i in range(len(_HEADERS)) if i != first)):
+        style, pattern = _HEADERS[index]
         found = pattern.match(line)
         if found is None:
             continue
+        _LAST_PATTERN[0] = index
         g = found.group
         cjk = g("cy") is not None
         marker = g("pre") or g("post") or ""
@@ -362,8 +368,21 @@ def _hour24(hour: int, marker: str) -> int:
     return hour if hour == 12 else hour + 12
 
 
+_PEOPLE: dict[str, Person] = {}
+
+
 def sender_person(sender: str) -> Person:
     """A name in Person.name; a phone number, normalised to E.164, in Person.address."""
+    known = _PEOPLE.get(sender)
+    if known is None:
+        known = _sender_person(sender)
+        if len(_PEOPLE) > 50_000:  # bounded: a chat has few senders, hostile input may have many
+            _PEOPLE.clear()
+        _PEOPLE[sender] = known
+    return Person(known.name, known.address)
+
+
+def _sender_person(sender: str) -> Person:
     sender = sender.strip().replace("\u00a0", " ").replace("\u202f", " ")
     if _PHONE.match(sender):
         digits = re.sub(r"\D", "", sender)
@@ -377,14 +396,31 @@ def sender_person(sender: str) -> Person:
     return Person(name=sender)
 
 
+_SENDER_OK: dict[str, bool] = {}
+
+
+def _plausible_sender(sender: str) -> bool:
+    known = _SENDER_OK.get(sender)
+    if known is None:
+        known = not (
+            (sender != sender.strip() and not sender.endswith(" "))
+            or "http" in sender
+            or '"' in sender
+            or "“" in sender
+            or _SENDER_SYSTEM_WORDS.search(sender)
+        )
+        if len(_SENDER_OK) > 50_000:
+            _SENDER_OK.clear()
+        _SENDER_OK[sender] = known
+    return known
+
+
 def _split_sender(rest: str) -> tuple[str, str] | None:
     colon = rest.find(":")
     if colon <= 0 or colon > 100:
         return None
     sender = rest[:colon]
-    if sender != sender.strip() and not sender.endswith(" "):
-        return None
-    if "http" in sender or _SENDER_SYSTEM_WORDS.search(sender) or sender.count('"') or "“" in sender:
+    if not _plausible_sender(sender):
         return None
     text = rest[colon + 1 :]
     if text.startswith(" "):
@@ -398,6 +434,7 @@ class _Draft:
     first_line: int
     lines: list[str]
     last_line: int
+    moment: tuple[datetime, dict[str, object]]
 
 
 class WhatsAppReader:
@@ -420,12 +457,13 @@ class WhatsAppReader:
                 if draft is not None:
                     yield self._finish(draft)
                     draft = None
-                if self._moment(header) is None:
+                moment = self._moment(header)
+                if moment is None:
                     self.errors.append(ParseError(number, raw, f"date or time not valid when read {self.layout.date_order}"))
                     orphaned = True
                     continue
                 orphaned = False
-                draft = _Draft(header, number, [header.rest], number)
+                draft = _Draft(header, number, [header.rest], number, moment)
             elif draft is not None:
                 draft.lines.append(line)
                 draft.last_line = number
@@ -451,7 +489,7 @@ class WhatsAppReader:
 
     def _finish(self, draft: _Draft) -> ChatMessage:
         header = draft.header
-        sent, time_notes = self._moment(header) or (None, {})
+        sent, time_notes = draft.moment
         while len(draft.lines) > 1 and not draft.lines[-1].strip():
             draft.lines.pop()  # trailing blank lines stay in the span, not in the text
         split = _split_sender(draft.lines[0])
@@ -474,6 +512,23 @@ class WhatsAppReader:
         return message
 
 
+_OMITTED_WORDS = {"omitted", "weggelassen", "ausgelassen", "omitida", "omitido", "omessa", "omesso", "ocultada",
+                  "ocultado", "weggelaten", "absente", "отсутствует"}
+_ENCRYPTION_HINTS = ("end-to-end", "ende-zu-ende", "extremo", "bout en bout", "ponta a ponta", "сквозным", "التشفير",
+                     "سرتاسری", "エンドツーエンド", "종단간", "端到端", "การเข้ารหัส", "security code", "sicherheitsnummer",
+                     "código de seguridad", "code de sécurité")
+
+
+def _maybe_omitted(text: str) -> bool:
+    return text.rsplit(" ", 1)[-1].lower() in _OMITTED_WORDS
+
+
+def _maybe_encryption(text: str) -> bool:
+    """A cheap literal check before the many-language encryption and security-code patterns."""
+    lowered = text.lower()
+    return any(hint in lowered for hint in _ENCRYPTION_HINTS)
+
+
 def _system_event(text: str) -> str:
     for name, pattern in _SYSTEM_EVENTS:
         if pattern.search(text):
@@ -484,23 +539,25 @@ def _system_event(text: str) -> str:
 def _classify(message: ChatMessage, metadata: dict[str, object]) -> None:
     """Kind, flags and attachments of a message from its text; markers come out of the text."""
     text = message.text
-    edited = _EDITED.search(text)
+    tail = text.rstrip()
+    edited = _EDITED.search(text) if tail.endswith(">") else None
     if edited and edited.group("marker").strip().lower() in _EDITED_MARKERS:
         message.edited = True
         text = text[: edited.start()]
-    if _DELETED.match(text.strip()):
+    if len(text) < 60 and _DELETED.match(text.strip()):
         message.kind, message.deleted = "system", True
         metadata["system_event"] = "deleted"
         message.text = text.strip()
         return
-    if (_ENCRYPTION.search(text) or _SECURITY_CODE.search(text)) and "\n" not in text.strip():
+    if "\n" not in text.strip() and _maybe_encryption(text) and (_ENCRYPTION.search(text) or _SECURITY_CODE.search(text)):
         message.kind = "system"
         metadata["system_event"] = "encryption" if _ENCRYPTION.search(text) else "security_code"
         message.text = text
         return
     first, _, more = text.partition("\n")
-    attached = _ATTACHED.search(first)
-    file_attached = _FILE_ATTACHED.match(first.strip())
+    stripped = first.strip()
+    attached = _ATTACHED.search(first) if stripped.endswith(">") else None
+    file_attached = _FILE_ATTACHED.match(stripped) if stripped.endswith(")") else None
     if attached:
         message.attachments.append(attached.group("name").strip())
         metadata["attachment_marker"] = attached.group(0).strip()
@@ -511,8 +568,8 @@ def _classify(message: ChatMessage, metadata: dict[str, object]) -> None:
         message.attachments.append(file_attached.group("name").strip())
         metadata["attachment_marker"] = first.strip()
         first = ""
-    elif _OMITTED_BRACKETED.match(first.strip()) or _OMITTED_IOS.search(first.strip()):
-        omitted = _OMITTED_IOS.search(first.strip())
+    elif _OMITTED_BRACKETED.match(stripped) or (_maybe_omitted(stripped) and _OMITTED_IOS.search(stripped)):
+        omitted = _OMITTED_IOS.search(stripped) if _maybe_omitted(stripped) else None
         metadata["media_omitted"] = True
         metadata["attachment_marker"] = first.strip()
         if omitted and omitted.group("what").lower() in ("contact card", "kontaktkarte"):
@@ -521,18 +578,18 @@ def _classify(message: ChatMessage, metadata: dict[str, object]) -> None:
     text = first if not more else (f"{first}\n{more}" if first else more)
     if any(name.lower().endswith(".vcf") for name in message.attachments):
         message.kind = "contact"
-    location = _LOCATION.match(text.strip())
+    location = _LOCATION.match(text.strip()) if "maps.google" in text else None
     if location:
         message.kind = "location"
         metadata["latitude"] = float(location.group("lat"))
         metadata["longitude"] = float(location.group("lon"))
         text = location.group("url")
-    elif _VENUE.search(text) or _LIVE_LOCATION.match(text.strip()):
+    elif ("foursquare.com" in text and _VENUE.search(text)) or (len(text) < 60 and _LIVE_LOCATION.match(text.strip())):
         message.kind = "location"
-    elif _CALL.match(text.strip()):
+    elif len(text) < 60 and _CALL.match(text.strip()):
         message.kind = "call"
     lines = text.split("\n")
-    if _POLL.match(lines[0].strip()):
+    if lines[0].rstrip().endswith(":") and _POLL.match(lines[0].strip()):
         message.kind = "poll"
         metadata["question"] = lines[1].strip() if len(lines) > 1 else ""
         options = []
