@@ -173,9 +173,13 @@ class _Additions:
 
 
 def matching_item_ids(services: Services, query: str) -> list[str]:
+    from disclose.query import QuerySyntaxError
     from search_api.search import matching_ids  # the search service owns the query language
 
-    return list(matching_ids(services, query, include_duplicates=True))
+    try:
+        return list(matching_ids(services, query, include_duplicates=True))
+    except QuerySyntaxError as error:
+        raise CaseworkError(f"cannot read the query {query!r}: {error}") from None
 
 
 def subject_query(scope: Scope) -> str:
