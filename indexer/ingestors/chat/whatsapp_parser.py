@@ -158,6 +158,7 @@ class Header:
     rest: str
 
 
+_GROUPS = ("era", "a", "b", "c", "sep", "cera", "cy", "cm", "cd", "pre", "h", "mi", "se", "post")
 _LAST_PATTERN = [0]  # a file uses one header style: trying it first keeps one match per line
 
 
@@ -172,23 +173,10 @@ def match_header(line: str) -> Header | None:
         if found is None:
             continue
         _LAST_PATTERN[0] = index
-        g = found.group
-        cjk = g("cy") is not None
-        marker = g("pre") or g("post") or ""
-        return Header(
-            style=style,
-            era=(g("cera") if cjk else g("era")) or "",
-            a=g("cy") if cjk else g("a"),
-            b=g("cm") if cjk else g("b"),
-            c=g("cd") if cjk else g("c"),
-            sep="年" if cjk else g("sep"),
-            cjk=cjk,
-            hour=int(g("h")),
-            minute=int(g("mi")),
-            second=int(g("se") or 0),
-            marker=marker,
-            rest=line[found.end():],
-        )
+        era, a, b, c, sep, cera, cy, cm, cd, pre, h, mi, se, post = found.group(*_GROUPS)
+        if cy is not None:
+            era, a, b, c, sep = cera, cy, cm, cd, "年"
+        return Header(style, era or "", a, b, c, sep, cy is not None, int(h), int(mi), int(se or 0), pre or post or "", line[found.end():])
     return None
 
 
