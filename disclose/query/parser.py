@@ -192,7 +192,9 @@ class _Parser:
                 children.append(self.not_expr())
             else:
                 break
-        return children[0] if len(children) == 1 else And(tuple(children))
+        # Bare punctuation ("{", "--") has no words: it separates, it does not make the AND unmatchable.
+        kept = [c for c in children if c != Word(())] or children[:1]
+        return kept[0] if len(kept) == 1 else And(tuple(kept))
 
     def not_expr(self) -> Node:
         if self.is_operator(self.current, "NOT"):
@@ -235,6 +237,8 @@ class _Parser:
             self.advance()
             return self.phrase(token, field or TEXT)
         if token.kind == "word":
+            if self.is_operator(token, "AND", "OR") or self.is_near(token):
+                raise self.expected_operand("before " + token.text)
             if self.is_operator(token, "NOT") and field is None:
                 raise self.expected_operand("here")
             self.advance()
