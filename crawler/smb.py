@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import fnmatch
+import io
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO, Iterator
@@ -25,6 +26,7 @@ SKIP_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini", "~$lock"}
 CHECKPOINT_EVERY = 250  # files between saved positions: small enough that little is repeated after a stop
 OWNER_SECURITY_INFORMATION = 0x00000001
 SECURITY_BUFFER = 4096
+PREFETCH_BYTES = 1024 * 1024  # files smaller than this are read in the same round trip as their owner
 _DIRECTORY = FileAttributes.FILE_ATTRIBUTE_DIRECTORY
 _REPARSE_POINT = FileAttributes.FILE_ATTRIBUTE_REPARSE_POINT
 
@@ -98,7 +100,8 @@ def _reason(error: BaseException) -> str:
 class _Walk:
     """What one pass over the share has seen so far (locations relative to the share root)."""
 
-    seen: dict[str, str] = field(default_factory=dict)  # location -> fingerprint
+    previous: dict[str, list[str]] = field(default_factory=dict)  # location -> [fingerprint, owner] from the last crawl
+    seen: dict[str, list[str]] = field(default_factory=dict)  # the same, this crawl
     unreadable_folders: list[str] = field(default_factory=list)
     unreadable_files: set[str] = field(default_factory=set)
 
@@ -107,9 +110,10 @@ class _Walk:
 class SmbCrawler:
     """Walks one share (or a folder in it) and yields every wanted file with its place, times, owner and file id.
 
-    State kept between runs: `files`, the fingerprint (file id, size, modified time) of every location
-    seen last time. The pipeline skips re-reading a location whose fingerprint is unchanged; the crawler
-    uses the map to notice locations that have gone (`Removed`). Credentials are never part of the state.
+    State kept between runs: `files`, the fingerprint (file id, size, modified time) and owner of every
+    location seen last time. A location whose fingerprint is unchanged is not opened again (its owner is
+    taken from the state; the pipeline skips it by the same fingerprint), and the map shows which locations
+    have gone (`Removed`). Credentials are never part of the state.
     """
 
     target: SmbTarget
@@ -175,9 +179,9 @@ class SmbCrawler:
 
     # -- crawl --------------------------------------------------------------------------------
     def crawl(self, state: dict[str, Any] | None = None) -> Iterator[Collected | CollectionProblem | Checkpoint | Removed]:
-        previous: dict[str, str] = dict((state or {}).get("files", {}))
+        previous = {location: list(known) for location, known in dict((state or {}).get("files", {})).items() if isinstance(known, list)}
         self.connect()
-        walk = _Walk()
+        walk = _Walk(previous=previous)
         try:
             since_checkpoint = 0
             for found in self._walk(self.target.folder, walk):
@@ -188,7 +192,7 @@ class SmbCrawler:
                         since_checkpoint = 0
                         # Mid-walk, everything known before stays known: only a finished walk can say what went.
                         yield Checkpoint({"files": {**previous, **walk.seen}, "complete": False})
-            kept: dict[str, str] = {}
+            kept: dict[str, list[str]] = {}
             for location in sorted(set(previous) - set(walk.seen)):
                 if self._still_there_unread(location, walk):
                     kept[location] = previous[location]
@@ -241,18 +245,22 @@ class SmbCrawler:
 
     def _file(self, location: str, info: Any, walk: _Walk) -> Iterator[Collected | CollectionProblem]:
         unc = self.target.unc(location)
-        owner: str | None = None
-        if self.read_owner:
-            try:
-                owner = self.owner_sid(unc)
-            except (SMBOSError, SMBResponseException) as error:
-                if getattr(error, "ntstatus", getattr(error, "status", 0)) in (0xC0000034, 0xC000003A):  # gone
-                    yield CollectionProblem(source=unc, reason=f"vanished while crawling: {_reason(error)}")
-                    return
-                owner = None  # the server would not say; attribution falls back to the other rules
-        attribution = self.rules.attribute(unc, owner)
         fingerprint = _fingerprint(info.file_id, info.end_of_file, info.last_write_time)
-        walk.seen[location] = fingerprint
+        known = walk.previous.get(location)
+        content: bytes | None = None
+        if known is not None and known[0] == fingerprint:
+            owner = known[1] or None  # unchanged since the last crawl: nothing to ask the server
+        else:
+            try:
+                owner, content = self._fetch(unc, info.end_of_file)
+            except (SMBOSError, SMBResponseException) as error:
+                walk.unreadable_files.add(location)
+                status = getattr(error, "ntstatus", getattr(error, "status", 0))
+                gone = status in (0xC0000034, 0xC000003A)
+                yield CollectionProblem(source=unc, reason=("vanished while crawling: " if gone else "cannot read file: ") + _reason(error))
+                return
+        attribution = self.rules.attribute(unc, owner)
+        walk.seen[location] = [fingerprint, owner or ""]
         metadata: dict[str, Any] = {
             "unc_path": unc,
             "relative_path": self._relative(location),
@@ -267,7 +275,7 @@ class SmbCrawler:
             source_kind="smb",
             filename=location.rsplit("/", 1)[-1],
             custodians=attribution.custodians,
-            opener=lambda: self._open(unc),
+            opener=(lambda data=content: io.BytesIO(data)) if content is not None else (lambda: self._open(unc)),
             display_path=unc,
             size=info.end_of_file,
             created=info.creation_time,
@@ -285,21 +293,43 @@ class SmbCrawler:
         except SMBException as error:
             raise OSError(_reason(error)) from None
 
-    def owner_sid(self, unc: str) -> str | None:
-        """The owner SID in the file's security descriptor (one compound open/query/close round trip)."""
-        raw = SMBRawIO(
-            unc,
-            mode="r",
-            share_access="rwd",
-            desired_access=FilePipePrinterAccessMask.READ_CONTROL,
-            **self._session(),
-        )
+    def _fetch(self, unc: str, size: int) -> tuple[str | None, bytes | None]:
+        """The owner SID and, for a small file, its whole content, in one compound open/query/read/close round trip.
+
+        Opened for reading only (nothing on the share changes); a file bigger than PREFETCH_BYTES, or one that grew
+        past it since it was listed, is left for the opener to stream.
+        """
+        access = FilePipePrinterAccessMask.FILE_READ_ATTRIBUTES
+        if self.read_owner:
+            access |= FilePipePrinterAccessMask.READ_CONTROL
+        prefetch = 0 < size < PREFETCH_BYTES
+        if prefetch:
+            access |= FilePipePrinterAccessMask.FILE_READ_DATA
+        raw = SMBRawIO(unc, mode="r", share_access="rwd", desired_access=access, **self._session())
+        with SMBFileTransaction(raw) as transaction:
+            if self.read_owner:
+                transaction += (self._owner_request(), self._owner_response(raw))
+            if prefetch:
+                transaction += raw.fd.read(0, min(PREFETCH_BYTES, raw.fd.connection.max_read_size), send=False)
+        results = list(transaction.results or [])
+        owner = results.pop(0) if self.read_owner else None
+        content: bytes | None = results.pop(0) if prefetch else (b"" if size == 0 else None)
+        if content is not None and len(content) >= min(PREFETCH_BYTES, raw.fd.connection.max_read_size):
+            content = None  # it grew since it was listed: stream it whole instead
+        return owner, content
+
+    @staticmethod
+    def _owner_request() -> SMB2QueryInfoRequest:
         request = SMB2QueryInfoRequest()
         request["info_type"] = InfoType.SMB2_0_INFO_SECURITY
         request["file_info_class"] = 0
         request["output_buffer_length"] = SECURITY_BUFFER
         request["additional_information"] = OWNER_SECURITY_INFORMATION
+        request["file_id"] = b"\xff" * 16  # the file opened earlier in the same compound request
+        return request
 
+    @staticmethod
+    def _owner_response(raw: SMBRawIO) -> Any:
         def received(sent: Any) -> str | None:
             response = raw.fd.connection.receive(sent)
             answer = SMB2QueryInfoResponse()
@@ -309,7 +339,4 @@ class SmbCrawler:
             owner = descriptor.get_owner()
             return str(owner) if owner is not None else None
 
-        with SMBFileTransaction(raw) as transaction:
-            request["file_id"] = raw.fd.file_id
-            transaction += (request, received)
-        return transaction.results[0]
+        return received
