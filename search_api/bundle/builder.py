@@ -164,16 +164,17 @@ def _text_of(planned: PlannedDocument, item_id: str) -> str:
     return ""
 
 
-def stamp_pages(doc: pymupdf.Document, ref: str, first: int) -> None:
+def stamp_pages(doc: pymupdf.Document, ref: str, first: int, label: Callable[[str, int], str] = page_label) -> None:
+    """Stamp every page bottom right (REF-000001, or a Bates number), over a white patch so it stays legible."""
     for index, page in enumerate(doc):
         if page.rotation:
             page.remove_rotation()
-        label = page_label(ref, first + index)
-        width = pymupdf.get_text_length(label, fontname="helv", fontsize=8)
+        text = label(ref, first + index)
+        width = pymupdf.get_text_length(text, fontname="helv", fontsize=8)
         rect = page.rect
         box = pymupdf.Rect(rect.x1 - 36 - width - 4, rect.y1 - 30, rect.x1 - 32, rect.y1 - 18)
         page.draw_rect(box, color=None, fill=(1, 1, 1), overlay=True)
-        page.insert_text((box.x0 + 2, box.y1 - 3), label, fontname="helv", fontsize=8, color=(0, 0, 0))
+        page.insert_text((box.x0 + 2, box.y1 - 3), text, fontname="helv", fontsize=8, color=(0, 0, 0))
 
 
 def finish(doc: pymupdf.Document, target: Path, *, thorough: bool) -> None:

@@ -74,7 +74,7 @@ class LeakChecker:
         self.needle_words = {n: WORD.findall(n) for n in self.needles}
         self.patterns: dict[str, re.Pattern[str]] = {}
 
-    def _pattern(self, needle: str) -> re.Pattern[str]:
+    def pattern(self, needle: str) -> re.Pattern[str]:
         if needle not in self.patterns:
             left = r"(?<!\w)" if needle[:1].isalnum() or needle[:1] == "_" else ""
             right = r"(?!\w)" if needle[-1:].isalnum() or needle[-1:] == "_" else ""
@@ -106,7 +106,7 @@ class LeakChecker:
             words = self.needle_words[needle]
             if words and not all(w in vocabulary for w in words):
                 continue
-            pattern = self._pattern(needle)
+            pattern = self.pattern(needle)
             for number, page in enumerate(pages, start=1):
                 if pattern.search(page):
                     found.append(Finding(name, number, extractor, needle, "leaked"))
