@@ -155,3 +155,26 @@ def test_cli_bundle_verify_and_export(tmp_path: Path) -> None:
     assert json.loads(exported.stdout)["first_bates"] == "XYZ0000100"
     missing = runner.invoke(app, ["--home", home, "bundle", "NOPE", "--out", str(tmp_path / "n"), "--json"])
     assert missing.exit_code == 2 and "no request" in json.loads(missing.stdout)["error"]
+
+
+def test_api_builds_bundle_in_background_and_serves_it(tmp_path: Path) -> None:
+    from fastapi.testclient import TestClient
+
+    from search_api.app import create_api
+
+    case, _, _ = _case_with_family(tmp_path)
+    client = TestClient(create_api(services=case.services))
+    started = client.post(f"/requests/{case.ref}/bundle")
+    assert started.status_code == 202
+    run_id = started.json()["id"]
+    run = client.get(f"/runs/{run_id}").json()  # TestClient runs background tasks before returning
+    assert run["status"] == "done" and run["progress"]["pages"] == 3, run
+    pdf = client.get(f"/requests/{case.ref}/bundle/{run_id}/combined.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    (tmp_path / "got.pdf").write_bytes(pdf.content)
+    text = squash(pdftotext(tmp_path / "got.pdf"))
+    assert "Quentin" not in text and "for the figures" in text and "LEGAL-7-000001" in text
+    archive = client.get(f"/requests/{case.ref}/bundle/{run_id}/bundle.zip")
+    names = zipfile.ZipFile(io.BytesIO(archive.content)).namelist()
+    assert "manifest.json" in names and "schedule.csv" in names
+    assert client.post("/requests/NOPE/bundle").status_code == 404
