@@ -112,11 +112,9 @@ def _custodian_rules(custodian: Optional[list[str]], map_file: Path) -> dict[str
 
 
 def _audit_view(services, item_id: str) -> None:  # type: ignore[no-untyped-def]
-    try:
-        from search_api.audit import record_event
-    except ImportError:
-        return
-    record_event(services, action="view", target=item_id)
+    from search_api.audit import record_item_view
+
+    record_item_view(services.store, item_id)
 
 
 class _progress_bar:
