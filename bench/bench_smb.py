@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
 
-from crawler.base import Collected  # noqa: E402
+from crawler.base import Checkpoint, Collected  # noqa: E402
 from crawler.credentials import Secret  # noqa: E402
 from crawler.custodians import CustodianRules  # noqa: E402
 from crawler.smb import SmbCrawler, SmbTarget  # noqa: E402
@@ -49,7 +49,7 @@ def build_tree(share_dir: Path, small: int, large: int, uid: int, gid: int) -> i
     return total
 
 
-def crawl_once(server, read_owner: bool, read: bool) -> tuple[int, int, float]:  # type: ignore[no-untyped-def]
+def crawl_once(server, read_owner: bool, read: bool, state: dict | None = None) -> tuple[int, int, float, dict]:  # type: ignore[no-untyped-def]
     crawler = SmbCrawler(
         target=SmbTarget.parse(server.target("bench")), username=server.user, password=Secret(server.password),
         rules=CustodianRules(explicit="Bench"), port=server.port, read_owner=read_owner,
@@ -57,14 +57,17 @@ def crawl_once(server, read_owner: bool, read: bool) -> tuple[int, int, float]: 
     files = 0
     total = 0
     started = time.perf_counter()
-    for found in crawler.crawl({}):
+    saved: dict = {}
+    for found in crawler.crawl(state or {}):
+        if isinstance(found, Checkpoint):
+            saved = found.state
         if isinstance(found, Collected):
             files += 1
             if read:
                 with found.opener() as stream:
                     while chunk := stream.read(1024 * 1024):
                         total += len(chunk)
-    return files, total, time.perf_counter() - started
+    return files, total, time.perf_counter() - started, saved
 
 
 def main() -> None:
@@ -80,15 +83,16 @@ def main() -> None:
         size = build_tree(server.share_dir, args.small, args.large, server.uid, server.gid)
         print(f"tree: {args.small} small files of {SMALL_BYTES // 1024} KiB + {args.large} of {LARGE_BYTES // (1024 * 1024)} MiB, "
               f"{size / 1e6:.1f} MB, built in {time.perf_counter() - started:.1f} s")
-        for label, read_owner, read in (
-            ("list + read, owners", True, True),
-            ("list + read, no owners", False, True),
-            ("list only (a recrawl with nothing changed), owners", True, False),
+        state: dict = {}
+        for label, read_owner, read, previous in (
+            ("first crawl, list + read, no owners", False, True, False),
+            ("first crawl, list + read + owners", True, True, False),
+            ("recrawl, nothing changed (listing only, nothing opened)", True, False, True),
         ):
-            files, total, seconds = crawl_once(server, read_owner, read)
+            files, total, seconds, state = crawl_once(server, read_owner, read, state if previous else None)
             line = f"{label}: {files} files in {seconds:.1f} s = {files / seconds:.0f} files/s"
-            if read:
-                line += f", {total / 1e6 / seconds:.1f} MB/s"
+            if total:
+                line += f", {total / 1e6 / seconds:.1f} MB/s read"
             print(line)
     finally:
         stop_samba(process)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import fnmatch
 import io
+import time
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO, Iterator
@@ -26,7 +29,7 @@ SKIP_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini", "~$lock"}
 CHECKPOINT_EVERY = 250  # files between saved positions: small enough that little is repeated after a stop
 OWNER_SECURITY_INFORMATION = 0x00000001
 SECURITY_BUFFER = 4096
-PREFETCH_BYTES = 1024 * 1024  # files smaller than this are read in the same round trip as their owner
+PREFETCH_BYTES = 64 * 1024  # files smaller than this are read in the same round trip as their owner
 _DIRECTORY = FileAttributes.FILE_ATTRIBUTE_DIRECTORY
 _REPARSE_POINT = FileAttributes.FILE_ATTRIBUTE_REPARSE_POINT
 
@@ -128,8 +131,11 @@ class SmbCrawler:
     encrypt: bool | None = None  # None: encrypt when the share requires it
     connection_timeout: int = 30
     checkpoint_every: int = CHECKPOINT_EVERY
+    fetch_ahead: int = 16  # files fetched ahead of the one being yielded (bounded: at most this many in memory)
+    fetch_threads: int = 4
     source_kind: str = "smb"
     _connection_cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
+    _fetchers: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
 
     @property
     def source_uri(self) -> str:
@@ -174,7 +180,15 @@ class SmbCrawler:
         except SMBOSError as error:
             raise SourceUnreachable(f"cannot open {self.target.unc(self.target.folder)}: {_reason(error)}") from None
 
+    def _pool(self) -> ThreadPoolExecutor:
+        if self._fetchers is None:
+            self._fetchers = ThreadPoolExecutor(max_workers=self.fetch_threads, thread_name_prefix="smb-fetch")
+        return self._fetchers
+
     def close(self) -> None:
+        if self._fetchers is not None:
+            self._fetchers.shutdown(wait=True, cancel_futures=True)
+            self._fetchers = None
         smbclient.reset_connection_cache(connection_cache=self._connection_cache)
 
     # -- crawl --------------------------------------------------------------------------------
@@ -230,6 +244,7 @@ class SmbCrawler:
                 yield CollectionProblem(source=self.target.unc(folder), reason=f"cannot list folder: {_reason(error)}")
                 continue
             subfolders = []
+            files: list[tuple[str, Any]] = []
             for entry in entries:
                 location = f"{folder}/{entry.name}" if folder else entry.name
                 info = entry.smb_info
@@ -240,20 +255,44 @@ class SmbCrawler:
                 elif attributes & _DIRECTORY:
                     subfolders.append(location)
                 elif entry.name not in SKIP_NAMES and self._wanted(self._relative(location)):
-                    yield from self._file(location, info, walk)
+                    files.append((location, info))
+            yield from self._files(files, walk)
             pending.extend(reversed(subfolders))  # depth first, in name order
 
-    def _file(self, location: str, info: Any, walk: _Walk) -> Iterator[Collected | CollectionProblem]:
+    def _files(self, files: list[tuple[str, Any]], walk: _Walk) -> Iterator[Collected | CollectionProblem]:
+        """Each file in order, with the next few fetched ahead on other threads so round trips overlap."""
+        window: deque[tuple[str, Any, str, Future | None]] = deque()
+        upcoming = iter(files)
+
+        def fill() -> None:
+            while len(window) < self.fetch_ahead:
+                following = next(upcoming, None)
+                if following is None:
+                    return
+                location, info = following
+                fingerprint = _fingerprint(info.file_id, info.end_of_file, info.last_write_time)
+                known = walk.previous.get(location)
+                unchanged = known is not None and known[0] == fingerprint
+                future = None if unchanged else self._pool().submit(self._fetch_when_credited, self.target.unc(location), info.end_of_file)
+                window.append((location, info, fingerprint, future))
+
+        fill()
+        while window:
+            location, info, fingerprint, future = window.popleft()
+            fill()
+            yield from self._file(location, info, fingerprint, future, walk)
+
+    def _file(
+        self, location: str, info: Any, fingerprint: str, fetched: Future | None, walk: _Walk
+    ) -> Iterator[Collected | CollectionProblem]:
         unc = self.target.unc(location)
-        fingerprint = _fingerprint(info.file_id, info.end_of_file, info.last_write_time)
-        known = walk.previous.get(location)
         content: bytes | None = None
-        if known is not None and known[0] == fingerprint:
-            owner = known[1] or None  # unchanged since the last crawl: nothing to ask the server
+        if fetched is None:
+            owner = walk.previous[location][1] or None  # unchanged since the last crawl: nothing asked of the server
         else:
             try:
-                owner, content = self._fetch(unc, info.end_of_file)
-            except (SMBOSError, SMBResponseException) as error:
+                owner, content = fetched.result()
+            except (SMBOSError, SMBResponseException, SMBException) as error:
                 walk.unreadable_files.add(location)
                 status = getattr(error, "ntstatus", getattr(error, "status", 0))
                 gone = status in (0xC0000034, 0xC000003A)
@@ -289,9 +328,20 @@ class SmbCrawler:
     def _open(self, unc: str) -> BinaryIO:
         """The file opened for reading only, sharing read/write/delete so the owner's own work is not blocked."""
         try:
-            return smbclient.open_file(unc, mode="rb", share_access="rwd", buffering=1024 * 1024, **self._session())
+            return smbclient.open_file(unc, mode="rb", share_access="rwd", buffering=256 * 1024, **self._session())
         except SMBException as error:
             raise OSError(_reason(error)) from None
+
+    def _fetch_when_credited(self, unc: str, size: int) -> tuple[str | None, bytes | None]:
+        """`_fetch`, waiting briefly when the server has not yet granted enough credits for requests in flight."""
+        for attempt in range(20):
+            try:
+                return self._fetch(unc, size)
+            except SMBException as error:
+                if "credits" not in str(error) or attempt == 19:
+                    raise
+                time.sleep(0.01 * (attempt + 1))
+        raise AssertionError("unreachable")
 
     def _fetch(self, unc: str, size: int) -> tuple[str | None, bytes | None]:
         """The owner SID and, for a small file, its whole content, in one compound open/query/read/close round trip.
