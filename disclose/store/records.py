@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from disclose.items import Item, Kind, Participants, Status
@@ -163,24 +163,54 @@ class SaveOutcome:
     merged_ids: list[str]  # existing items that gained a custodian or text
 
 
+def _row_values(item: Item) -> dict[str, object]:
+    return {
+        "id": item.id,
+        "kind": item.kind.value,
+        "family_id": item.family_id,
+        "parent_id": item.parent_id,
+        "root_id": item.root_id,
+        "source": item.source,
+        "locator": item.locator,
+        "custodians": list(item.custodians),
+        "title": item.title,
+        "filename": item.filename,
+        "mime_type": item.mime_type,
+        "size": item.size,
+        "date": item.date,
+        "date_offset_minutes": item.date_offset_minutes,
+        "date_source": item.date_source,
+        "participants": item.participants.to_dict(),
+        "text": item.text,
+        "text_version": item.text_version,
+        "sha256": item.sha256,
+        "content_hash": item.content_hash,
+        "status": item.status.value,
+        "error": item.error,
+        "duplicate_of": item.duplicate_of,
+        "meta": item.metadata,
+    }
+
+
 def save_items(session: Session, items: Sequence[Item]) -> SaveOutcome:
-    """Save many items with one lookup: the bulk form of `save_item`."""
-    ids = [item.id for item in items]
-    existing = {row.id: row for row in session.scalars(select(ItemRow).where(ItemRow.id.in_(ids)))} if ids else {}
-    new_ids: list[str] = []
+    """Save many items with one lookup and one bulk insert: the fast form of `save_item`."""
+    ids = list(dict.fromkeys(item.id for item in items))
+    existing: dict[str, ItemRow] = {}
+    for start in range(0, len(ids), 5000):
+        chunk = ids[start : start + 5000]
+        existing.update({row.id: row for row in session.scalars(select(ItemRow).where(ItemRow.id.in_(chunk)))})
+    fresh: dict[str, Item] = {}
     merged: list[str] = []
     for item in items:
         row = existing.get(item.id)
         if row is None:
-            row = ItemRow(id=item.id, text=item.text, text_version=item.text_version, custodians=list(item.custodians))
-            _fill_row(row, item)
-            session.add(row)
-            existing[item.id] = row
-            new_ids.append(item.id)
+            fresh.setdefault(item.id, item)
             continue
         known = list(row.custodians or [])
         extra = [c for c in item.custodians if c not in known]
         if extra:
             row.custodians = known + extra
             merged.append(item.id)
-    return SaveOutcome(new_ids=new_ids, merged_ids=merged)
+    if fresh:
+        session.execute(insert(ItemRow), [_row_values(item) for item in fresh.values()])
+    return SaveOutcome(new_ids=list(fresh), merged_ids=merged)
