@@ -73,6 +73,7 @@ class _Widths:
         self.font = font
         self.size = size
         self.cache: dict[str, float] = {}
+        self.words: dict[str, float] = {}
 
     def char(self, ch: str) -> float:
         width = self.cache.get(ch)
@@ -82,7 +83,12 @@ class _Widths:
         return width
 
     def text(self, text: str) -> float:
-        return sum(self.char(ch) for ch in text)
+        width = self.words.get(text)
+        if width is None:
+            width = sum(self.char(ch) for ch in text)
+            if len(self.words) < 50_000:
+                self.words[text] = width
+        return width
 
 
 @dataclass
@@ -309,6 +315,28 @@ class TextFlow:
                     emit()
             block.append(line)
         emit()
+
+
+def draw_boxes(doc: pymupdf.Document, boxes: list[Box]) -> None:
+    """Labelled boxes over text we laid out ourselves: the covered characters were never written, so
+    there is nothing under the box to remove and the (slow) redaction pass is not needed."""
+    by_page: dict[int, list[Box]] = {}
+    for box in boxes:
+        by_page.setdefault(box.page, []).append(box)
+    for number, page_boxes in by_page.items():
+        shape = doc[number].new_shape()
+        for box in page_boxes:
+            shape.draw_rect(box.rect)
+            shape.finish(color=None, fill=(0, 0, 0))
+        for box in page_boxes:
+            options = label_options(box.rect, box.code)
+            if "text" in options:
+                size = float(options["fontsize"])  # type: ignore[arg-type]
+                width = _font("helv", None).text_length(box.code, fontsize=size)
+                x = box.rect.x0 + (box.rect.width - width) / 2
+                y = box.rect.y0 + (box.rect.height + size * 0.7) / 2
+                shape.insert_text((x, y), box.code, fontname="helv", fontsize=size, color=(1, 1, 1))
+        shape.commit()
 
 
 def burn_in(doc: pymupdf.Document, boxes: list[Box], *, image_pixels: bool = False) -> None:

@@ -19,6 +19,7 @@ from search_api.bundle.layout import (
     Box,
     TextFlow,
     burn_in,
+    draw_boxes,
     fonts_for,
     merged_markers,
 )
@@ -207,7 +208,7 @@ class DocumentRenderer:
 def _written(flow: TextFlow) -> pymupdf.Document:
     doc = pymupdf.open()
     boxes = flow.render(doc)
-    burn_in(doc, boxes)
+    draw_boxes(doc, boxes)
     return doc
 
 
