@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 import snowballstemmer
 
@@ -21,8 +21,7 @@ _SPECIAL = str.maketrans({"ß": "ss", "æ": "ae", "Æ": "ae", "ø": "o", "Ø": "
 _STEMMER = snowballstemmer.stemmer("english")
 
 
-@dataclass(frozen=True)
-class Token:
+class Token(NamedTuple):
     text: str  # folded
     start: int  # character offsets into the original string
     end: int
@@ -40,6 +39,8 @@ def fold(text: str) -> str:
 
 
 def tokens(text: str) -> list[Token]:
+    if text.isascii():  # the common case: folding is lower-casing and keeps offsets
+        return [Token(m.group(), m.start(), m.end(), i) for i, m in enumerate(_WORD.finditer(text.lower()))]
     return [Token(fold(m.group()), m.start(), m.end(), i) for i, m in enumerate(_WORD.finditer(text))]
 
 

@@ -27,6 +27,7 @@ from disclose.query.nodes import (
     Stem,
     Wildcard,
     Word,
+    positive_leaves,
 )
 
 
@@ -75,32 +76,44 @@ def wildcard_regex(pattern: str) -> re.Pattern[str]:
     return re.compile(body)
 
 
+@lru_cache(maxsize=262_144)  # shared across queries: the same words recur in every item
+def _leaf_matches_word(leaf: Node, word: str) -> bool:
+    if isinstance(leaf, Word):
+        result = len(leaf.terms) == 1 and word == leaf.terms[0]
+    elif isinstance(leaf, Wildcard):
+        result = wildcard_regex(leaf.pattern).fullmatch(word) is not None
+    elif isinstance(leaf, Fuzzy):
+        result = osa_distance(word, leaf.term, leaf.distance) <= leaf.distance
+    elif isinstance(leaf, Stem):
+        result = stem(word) == stem(leaf.term)
+    else:
+        result = False
+    return result
+
+
+def _has_near(node: Node) -> bool:
+    if isinstance(node, Near):
+        return True
+    if isinstance(node, (And, Or)):
+        return any(_has_near(c) for c in node.children)
+    if isinstance(node, Not):
+        return _has_near(node.child)
+    return False
+
+
 class Matcher:
-    """One query's matching rules, with per-word caches so long texts are cheap to scan."""
+    """One query's matching rules; word tests are cached so long texts are cheap to scan."""
 
     def __init__(self, tree: Node) -> None:
         self.tree = tree
-        self._word_cache: dict[tuple[int, str], bool] = {}
 
     # --- single words ----------------------------------------------------------------------
 
     def _word_matches(self, leaf: Node, word: str) -> bool:
-        key = (id(leaf), word)
-        cached = self._word_cache.get(key)
-        if cached is not None:
-            return cached
         if isinstance(leaf, Word):
-            result = len(leaf.terms) == 1 and word == leaf.terms[0]
-        elif isinstance(leaf, Wildcard):
-            result = wildcard_regex(leaf.pattern).fullmatch(word) is not None
-        elif isinstance(leaf, Fuzzy):
-            result = osa_distance(word, leaf.term, leaf.distance) <= leaf.distance
-        elif isinstance(leaf, Stem):
-            result = stem(word) == stem(leaf.term)
-        else:
-            result = False
-        self._word_cache[key] = result
-        return result
+            return len(leaf.terms) == 1 and word == leaf.terms[0]
+        return _leaf_matches_word(leaf, word)
+
 
     # --- spans in token streams -------------------------------------------------------------
 
@@ -181,8 +194,32 @@ class Matcher:
 
         return evaluate(self.tree)
 
+    def _simple_words_regex(self) -> re.Pattern[str] | None:
+        """For queries whose marked words are single words or wildcards: one regex finds them all."""
+        if not hasattr(self, "_simple"):
+            parts: list[str] | None = []
+            for leaf in positive_leaves(self.tree):
+                if isinstance(leaf, (Keyword, DateRange)) or getattr(leaf, "field", TEXT) != TEXT:
+                    continue
+                if isinstance(leaf, Word) and len(leaf.terms) == 1 and leaf.terms[0].isascii():
+                    parts.append(re.escape(leaf.terms[0]))
+                elif isinstance(leaf, Wildcard) and leaf.pattern.isascii():
+                    parts.append(wildcard_regex(leaf.pattern).pattern)
+                elif isinstance(leaf, Word) and not leaf.terms:
+                    continue
+                else:
+                    parts = None
+                    break
+            if parts is not None and _has_near(self.tree):
+                parts = None
+            self._simple = re.compile(r"(?<![^\W_])(?:" + "|".join(parts) + r")(?![^\W_])") if parts else None
+        return self._simple
+
     def text_matches(self, text: str) -> list[tuple[int, int]]:
         """Character ranges of `text` (an item's text) that the query's positive words match, in order."""
+        simple = self._simple_words_regex() if text.isascii() else None
+        if simple is not None:
+            return [m.span() for m in simple.finditer(text.lower())]
         stream = tokens(text)
         positions: set[int] = set()
 
