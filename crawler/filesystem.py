@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import pwd
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Iterator
 
 from crawler.base import Checkpoint, Collected, CollectionProblem, Removed
+from crawler.custodians import CustodianRules
 from disclose.items import stable_id
 
 SKIP_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini"}
@@ -27,6 +29,7 @@ class FilesystemCrawler:
     exclude: list[str] = field(default_factory=list)
     custodian_rule: str = "explicit"
     source_kind: str = "filesystem"
+    attribution: CustodianRules | None = None  # a custodian map (and owner lookup) instead of one custodian
 
     @property
     def source_uri(self) -> str:
@@ -81,21 +84,34 @@ class FilesystemCrawler:
         if not os.access(path, os.R_OK):
             yield CollectionProblem(source=path.as_uri(), reason="permission denied")
             return
+        custodians, rule, detail = list(self.custodians), self.custodian_rule, ""
+        if self.attribution is not None:
+            chosen = self.attribution.attribute(str(path), _owner_name(info.st_uid))
+            custodians, rule, detail = chosen.custodians, chosen.rule, chosen.detail
         yield Collected(
             source=path.as_uri(),
             source_kind="filesystem",
             filename=path.name,
-            custodians=list(self.custodians),
+            custodians=custodians,
             opener=lambda p=path: open(p, "rb"),
             display_path=str(path),
             size=info.st_size,
             modified=_stamp(info.st_mtime),
             accessed=_stamp(info.st_atime),
             created=_stamp(getattr(info, "st_birthtime", info.st_ctime)),
-            custodian_rule=self.custodian_rule,
+            custodian_rule=rule,
             local_path=path,
             metadata={
+                "custodian_detail": detail,
+                "owner": _owner_name(info.st_uid),
                 "relative_path": relative,
                 "fingerprint": f"{info.st_size}:{info.st_mtime_ns}:{info.st_ino}",
             },
         )
+
+
+def _owner_name(uid: int) -> str:
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)

@@ -96,3 +96,20 @@ def test_status_counts_and_evidence_verifies(cli, folder: Path, home: Path) -> N
     victim.write_bytes(b"tampered")
     damaged = cli("verify-evidence", "--json")
     assert damaged.exit_code == 1 and damaged.json()["damaged"] == [victim.name]
+
+
+def test_custodian_map_attributes_each_file(cli, tmp_path: Path) -> None:
+    share = tmp_path / "fs"
+    (share / "home" / "jsmith").mkdir(parents=True)
+    (share / "foi-uploads" / "Priya Shah").mkdir(parents=True)
+    (share / "misc").mkdir()
+    (share / "home" / "jsmith" / "a.txt").write_text("alpha budget", encoding="utf-8")
+    (share / "foi-uploads" / "Priya Shah" / "b.txt").write_text("bravo budget", encoding="utf-8")
+    (share / "misc" / "c.txt").write_text("charlie budget", encoding="utf-8")
+    rules = tmp_path / "custodians.map"
+    rules.write_text(f"{share}/home/jsmith/** -> Jane Smith\n{share}/foi-uploads/{{name}}/** -> {{name}}\n", encoding="utf-8")
+    assert cli("ingest", str(share), "--custodian-map", str(rules), "--json").exit_code == 0
+    found = {hit["title"]: hit["custodians"] for hit in cli("search", "budget", "--json").json()["hits"]}
+    assert found == {"a.txt": ["Jane Smith"], "b.txt": ["Priya Shah"], "c.txt": []}
+    unassigned = cli("custodians", "unassigned", "--json").json()
+    assert [entry["filename"] for entry in unassigned["items"]] == ["c.txt"]

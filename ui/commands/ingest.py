@@ -59,9 +59,9 @@ def register(app: typer.Typer) -> None:
                 raise BadInput("say whose material this is: --custodian NAME or --custodian-map FILE")
             zone = checked_timezone(timezone)
             options: dict[str, object] = {"include": include or [], "exclude": exclude or []}
-            if custodian_map is not None:
-                options.update(_custodian_rules(custodian, custodian_map))
             services = open_services(workspace)
+            if custodian_map is not None:
+                options.update(_custodian_rules(custodian, custodian_map, services))
             try:
                 return ingest_paths(services, paths, list(custodian or []), timezone=zone, workers=workers,
                                     crawler_options=options, progress=None if as_json else _progress_bar())
@@ -99,13 +99,14 @@ def register(app: typer.Typer) -> None:
             print(f"[{entry.stage}] {entry.path}\n    {entry.reason}")
 
 
-def _custodian_rules(custodian: Optional[list[str]], map_file: Path) -> dict[str, object]:
+def _custodian_rules(custodian: Optional[list[str]], map_file: Path, services) -> dict[str, object]:  # type: ignore[no-untyped-def]
     from crawler.custodians import CustodianRules
+    from ui.commands.custodians import owner_lookup_for
 
     if not map_file.exists():
         raise BadInput(f"no such custodian map: {map_file}")
     try:
-        rules = CustodianRules.from_options(custodian[0] if custodian else None, map_file, None)
+        rules = CustodianRules.from_options(custodian[0] if custodian else None, map_file, owner_lookup_for(services))
     except ValueError as error:
         raise BadInput(str(error)) from None
     return {"attribution": rules}
