@@ -1,0 +1,1 @@
+"""The server-rendered pages, one router per journey (requests, search, documents, review, bundle, ingest)."""
