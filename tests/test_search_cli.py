@@ -14,8 +14,21 @@ FILES = {
 }
 
 
-@pytest.fixture
-def workspace(cli, tmp_path: Path):  # type: ignore[no-untyped-def]
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """One ingested workspace for the module (ingest runs Tika: once is enough)."""
+    from typer.testing import CliRunner
+
+    from conftest import CliResult
+    from ui.cli import app
+
+    tmp_path = tmp_path_factory.mktemp("search-cli")
+    runner = CliRunner()
+
+    def cli(*args: str) -> CliResult:
+        result = runner.invoke(app, ["--home", str(tmp_path / "home"), *args], catch_exceptions=False)
+        return CliResult(result.exit_code, result.stdout, result.stderr)
+
     for name, text in FILES.items():
         path = tmp_path / "src" / name
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -79,3 +92,26 @@ def test_saved_searches_record_who_when_and_counts(workspace, monkeypatch) -> No
     assert ran["total"] == 3 and ran["saved"]["counts"]["total"] == 3
     assert workspace("saved", "run", "nope", "--json").exit_code == 2
     assert workspace("saved", "save", "bad", "a AND (", "--json").exit_code == 2
+
+
+def test_api_search_terms_and_saved_searches(services) -> None:  # type: ignore[no-untyped-def]
+    from fastapi.testclient import TestClient
+
+    from search_api.app import create_api
+    from search_conformance import corpus
+
+    services.index.upsert(corpus())
+    services.index.commit()
+    client = TestClient(create_api(services=services))
+    found = client.get("/search", params={"q": "housing~1 W/3 complaint"}).json()
+    assert found["total"] == 1 and "<mark>Hosuing</mark>" in found["hits"][0]["snippet"]
+    bad = client.get("/search", params={"q": "a AND (b"})
+    assert bad.status_code == 400 and bad.json()["position"] == 8
+    report = client.post("/terms", json={"queries": ["housing", "refuge"]}).json()
+    assert [line["hits"] for line in report["lines"]] == [5, 2] and report["total"] == 7
+    assert client.post("/saved-searches", json={"name": "refuge", "query": "refuge", "author": "officer"}).json()["counts"]["total"] == 2
+    ran = client.post("/saved-searches/refuge/run").json()
+    assert ran["results"]["total"] == 2 and ran["saved"]["name"] == "refuge"
+    assert client.post("/saved-searches/nope/run").status_code == 404
+    schema = client.get("/openapi.json").json()
+    assert "SearchResults" in schema["components"]["schemas"]
