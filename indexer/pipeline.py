@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from crawler.base import Checkpoint, Collected, CollectionProblem, Crawler, Removed
 from disclose import __version__
-from disclose.items import Item, Kind, Status, stable_id
+from disclose.items import Item, Kind, Status, child_id, stable_id
 from disclose.store.base import now
 from disclose.store.records import ExceptionEntry, item_from_row, record_custody
 from disclose.store.tables import ItemRow, RunRow, SourceEntry, SourceRow
@@ -85,10 +85,12 @@ class RunReport:
     removed: int = 0
     seconds: float = 0.0
     changed_ids: list[str] = field(default_factory=list, repr=False)
+    duplicate_roots: list[str] = field(default_factory=list, repr=False)
 
     def summary(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("changed_ids")
+        data.pop("duplicate_roots")
         return data
 
 
@@ -328,6 +330,7 @@ class Pipeline:
             self._settle(pending, report)
             pending.clear()
             self._enrich(report)
+            report.changed_ids.extend(duplicate_families(self.services, report.duplicate_roots))
             self._index(report, commit=True)
         finally:
             dispatcher.close()
@@ -420,6 +423,7 @@ class Pipeline:
             report.problems += outcome.problems
             report.changed_ids.extend(outcome.reindex_ids)
             report.changed_ids.extend(outcome.duplicate_ids)
+            report.duplicate_roots.extend(outcome.duplicate_ids)
             if not _dispatcher_indexes(self.services):
                 report.changed_ids.extend(outcome.new_ids)
 
@@ -458,6 +462,37 @@ class Pipeline:
         index_items(self.services, ids)
         if commit:
             self.services.index.commit()
+
+
+def duplicate_families(services: Services, duplicate_ids: list[str]) -> list[str]:
+    """The attachments of a duplicate email are duplicates of the primary's attachments.
+
+    A child's id derives from its parent's id and its locator, so the primary's matching child is
+    found without comparing content; children with no counterpart stay as they are.
+    """
+    changed: list[str] = []
+    frontier = [(dup, primary) for dup, primary in _primaries(services, duplicate_ids)]
+    while frontier:
+        following: list[tuple[str, str]] = []
+        with WRITE_LOCK, services.store.session() as session:
+            for duplicate_id, primary_id in frontier:
+                for child in session.scalars(select(ItemRow).where(ItemRow.parent_id == duplicate_id)):
+                    counterpart = child_id(primary_id, child.locator)
+                    if child.duplicate_of is None and session.get(ItemRow, counterpart) is not None:
+                        child.duplicate_of = counterpart
+                        changed.append(child.id)
+                        following.append((child.id, counterpart))
+        frontier = following
+    return changed
+
+
+def _primaries(services: Services, ids: list[str]) -> list[tuple[str, str]]:
+    pairs: list[tuple[str, str]] = []
+    with services.store.session() as session:
+        for start in range(0, len(ids), 1000):
+            rows = session.execute(select(ItemRow.id, ItemRow.duplicate_of).where(ItemRow.id.in_(ids[start : start + 1000])))
+            pairs.extend((row_id, primary) for row_id, primary in rows if primary)
+    return pairs
 
 
 def _run_start(session, run_id: str) -> datetime:  # type: ignore[no-untyped-def]

@@ -113,3 +113,24 @@ def test_custodian_map_attributes_each_file(cli, tmp_path: Path) -> None:
     assert found == {"a.txt": ["Jane Smith"], "b.txt": ["Priya Shah"], "c.txt": []}
     unassigned = cli("custodians", "unassigned", "--json").json()
     assert [entry["filename"] for entry in unassigned["items"]] == ["c.txt"]
+
+
+def test_the_same_email_in_two_mailboxes_is_one_hit_with_both_custodians(cli, tmp_path: Path) -> None:
+    from datetime import datetime, timezone
+
+    from ui.demo.corpus import ALEX, PRIYA, email_bytes
+
+    message = email_bytes(ALEX, [PRIYA], "Budget papers", "See the attached papers.", datetime(2024, 3, 4, 9, 0, tzinfo=timezone.utc),
+                          attachments=[("papers.txt", "text/plain", b"Quarterly housing papers for Riverside")])
+    for person in ("alex", "priya"):
+        (tmp_path / person).mkdir()
+        (tmp_path / person / "papers.eml").write_bytes(message.as_bytes())
+    cli("ingest", str(tmp_path / "alex"), "--custodian", "Alex Morgan")
+    report = cli("ingest", str(tmp_path / "priya"), "--custodian", "Priya Shah", "--json").json()
+    assert report["duplicates"] >= 1
+    email = cli("search", "Budget papers", "--json").json()
+    assert email["total"] == 1 and sorted(email["hits"][0]["custodians"]) == ["Alex Morgan", "Priya Shah"]
+    attachment = cli("search", "Quarterly", "--json").json()
+    assert attachment["total"] == 1  # the duplicate email's attachment is hidden with it
+    everything = cli("search", "Quarterly", "--duplicates", "--json").json()
+    assert everything["total"] == 2

@@ -78,12 +78,12 @@ def run_demo(workspace: Workspace, say: Callable[[str], None] = lambda _: None) 
     out = workspace.home / "bundles" / REF
     shutil.rmtree(out, ignore_errors=True)
     bundle = build_bundle(services.store, services.evidence, REF, out)
-    say(f"Bundle written: {bundle.combined_pdf} ({bundle.pages} pages, leak check {bundle.leak_check})")
+    say(f"Bundle written: {out / bundle.combined_pdf} ({bundle.pages} pages, leak check {bundle.leak_check})")
     services.close()
     return DemoResult(
         home=str(workspace.home), corpus=str(folder), custodians=[c.name for c in corpus.CUSTODIANS],
         originals=originals, items=items, duplicates=duplicates, exceptions=problems, request=REF, due=str(due),
         review_items=sum(record.added.values()), redactions=len(redacted.created) + redacted.already_marked,
-        bundle=str(out), bundle_pdf=bundle.combined_pdf, pages=bundle.pages, seconds=round(time.monotonic() - began, 1),
+        bundle=str(out), bundle_pdf=str(out / bundle.combined_pdf), pages=bundle.pages, seconds=round(time.monotonic() - began, 1),
         open_with=f"disclose --home {workspace.home} serve   then open http://127.0.0.1:8000/",
     )
