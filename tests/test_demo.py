@@ -22,3 +22,13 @@ def test_demo_builds_a_redacted_bundle(cli, home: Path) -> None:
     # The WhatsApp export and the chat screenshot are both searchable.
     assert cli("search", "kind:chat_message Eastgate", "--json").json()["total"] >= 1
     assert cli("search", "kind:image housing", "--json").json()["total"] == 1
+
+
+def test_demo_chat_screenshot_becomes_messages_read_by_ocr(cli) -> None:
+    assert cli("demo", "--json").exit_code == 0
+    found = cli("search", 'kind:chat_message "papers are ready"', "--json").json()
+    assert found["total"] == 1
+    message = cli("show", found["hits"][0]["id"], "--json").json()
+    assert message["metadata"]["derived_from_ocr"] is True
+    assert message["participants"]["from"][0]["name"] == "Alex Morgan"
+    assert message["date"].startswith("2024-03-04T08:13")

@@ -114,7 +114,7 @@ def email_bytes(
 def chat_screenshot(path: Path, title: str, messages: list[tuple[bool, str, str]]) -> None:
     """A phone-style chat screenshot: (mine, text, time) bubbles, right for the owner, left for others."""
     width, scale = 540, 2
-    body, small, head = font(22 * scale // 2), font(16 * scale // 2), font(26 * scale // 2)
+    body, small, head = font(20 * scale), font(15 * scale), font(24 * scale)
     height = 180 + 110 * len(messages)
     image = Image.new("RGB", (width * scale, height * scale), "#ece5dd")
     draw = ImageDraw.Draw(image)
@@ -125,10 +125,10 @@ def chat_screenshot(path: Path, title: str, messages: list[tuple[bool, str, str]
     for mine, text, time in messages:
         box_w = 380
         x = width - box_w - 15 if mine else 15
-        draw.rounded_rectangle([x * scale, y * scale, (x + box_w) * scale, (y + 90) * scale], radius=14, fill="#dcf8c6" if mine else "white")
-        draw.text(((x + 14) * scale, (y + 12) * scale), text, font=body, fill="black")
-        draw.text(((x + box_w - 70) * scale, (y + 60) * scale), time, font=small, fill="#555555")
-        y += 110
+        draw.rounded_rectangle([x * scale, y * scale, (x + box_w) * scale, (y + 72) * scale], radius=14, fill="#dcf8c6" if mine else "white")
+        draw.text(((x + 14) * scale, (y + 10) * scale), text, font=body, fill="black")
+        draw.text(((x + box_w - 70) * scale, (y + 44) * scale), time, font=small, fill="#555555")
+        y += 92
     image.save(path)
 
 
