@@ -242,7 +242,8 @@ class TantivyIndex:
         total = searcher.search(query, limit=1, count=True).count
         if total == 0:
             return []
-        return list(searcher.search(query, limit=total, count=False).hits)
+        # Constant scores: collecting every hit needs no ranking, and skipping BM25 halves the time.
+        return list(searcher.search(tantivy.Query.const_score_query(query, 1.0), limit=total, count=False).hits)
 
     def _verified(self, searcher: tantivy.Searcher, tree: Node, query: tantivy.Query) -> list[tuple[float, Any, dict[str, list[Any]]]]:
         """Candidates of a wider query, kept only when the matcher agrees: the exact hit set."""
@@ -287,7 +288,8 @@ class TantivyIndex:
     def _families(self, searcher: tantivy.Searcher, query: tantivy.Query, total: int) -> int:
         if total == 0:
             return 0
-        addresses = [address for _, address in searcher.search(query, limit=total, count=False).hits]
+        everything = tantivy.Query.const_score_query(query, 1.0)
+        addresses = [address for _, address in searcher.search(everything, limit=total, count=False).hits]
         return len(set(searcher.fast_field_values("family_key", addresses)))
 
     def _facets(self, searcher: tantivy.Searcher, query: tantivy.Query) -> Facets:
