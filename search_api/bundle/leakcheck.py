@@ -84,19 +84,24 @@ class LeakChecker:
     def check(self, files: list[Path], root: Path, neighbours: dict[str, set[str]]) -> list[Finding]:
         findings: list[Finding] = []
         with ThreadPoolExecutor(max_workers=2) as pool:
-            poppler = dict(zip(files, pool.map(_pdftotext_pages, files)))
-        for path in files:
-            name = str(path.relative_to(root))
-            for extractor, pages in (("pymupdf", _pymupdf_pages(path)), ("pdftotext", poppler[path])):
-                texts = [normal(p) for p in pages]
-                findings.extend(self._leaks(name, extractor, texts))
-                wanted = neighbours.get(name)
-                if wanted:
-                    present = set(WORD.findall(" ".join(texts)))
-                    findings.extend(
-                        Finding(name, 0, extractor, word, "neighbour-missing")
-                        for word in sorted(wanted) if not set(WORD.findall(word)) <= present
-                    )
+            # consumed as they arrive, so only a few files' text is held at once
+            for path, poppler in zip(files, pool.map(_pdftotext_pages, files)):
+                findings.extend(self._check_file(path, root, neighbours, poppler))
+        return findings
+
+    def _check_file(self, path: Path, root: Path, neighbours: dict[str, set[str]], poppler: list[str]) -> list[Finding]:
+        findings: list[Finding] = []
+        name = str(path.relative_to(root))
+        for extractor, pages in (("pymupdf", _pymupdf_pages(path)), ("pdftotext", poppler)):
+            texts = [normal(p) for p in pages]
+            findings.extend(self._leaks(name, extractor, texts))
+            wanted = neighbours.get(name)
+            if wanted:
+                present = set(WORD.findall(" ".join(texts)))
+                findings.extend(
+                    Finding(name, 0, extractor, word, "neighbour-missing")
+                    for word in sorted(wanted) if not set(WORD.findall(word)) <= present
+                )
         return findings
 
     def _leaks(self, name: str, extractor: str, pages: list[str]) -> list[Finding]:
