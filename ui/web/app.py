@@ -5,6 +5,7 @@ gets the page, every other client gets JSON, so the API stays exactly as documen
 
 from __future__ import annotations
 
+import re
 from importlib import import_module
 
 from fastapi import FastAPI, Request
@@ -30,6 +31,10 @@ PAGE_MODULES = [
 ]
 
 
+# Page routes that serve any client, not only a browser navigating: images and frames ask with other Accept headers.
+ANY_CLIENT_PATHS = re.compile(r"^/items/[^/]+/(native|email-body)$")
+
+
 def wants_html(scope: Scope) -> bool:
     for name, value in scope.get("headers", []):
         if name == b"accept":
@@ -45,8 +50,11 @@ class PagesFirst:
         self.pages = pages
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and wants_html(scope):
+        if scope["type"] == "http":
+            html = wants_html(scope)
             for route in self.pages.router.routes:
+                if not html and not ANY_CLIENT_PATHS.match(scope["path"]):
+                    break
                 match, _ = route.matches(scope)
                 if match is Match.FULL:
                     await self.pages(scope, receive, send)
