@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Iterable, Sequence
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from disclose.items import Item, Kind, Participants, Status
@@ -212,5 +212,7 @@ def save_items(session: Session, items: Sequence[Item]) -> SaveOutcome:
             row.custodians = known + extra
             merged.append(item.id)
     if fresh:
-        session.execute(insert(ItemRow), [_row_values(item) for item in fresh.values()])
+        # A Core executemany on the table: the ORM bulk path adds per-row bookkeeping this insert
+        # does not need (the rows are not loaded into the session).
+        session.execute(ItemRow.__table__.insert(), [_row_values(item) for item in fresh.values()])
     return SaveOutcome(new_ids=list(fresh), merged_ids=merged)
