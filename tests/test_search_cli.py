@@ -17,17 +17,10 @@ FILES = {
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     """One ingested workspace for the module (ingest runs Tika: once is enough)."""
-    from typer.testing import CliRunner
-
-    from conftest import CliResult
-    from ui.cli import app
+    from cli_helpers import cli_for
 
     tmp_path = tmp_path_factory.mktemp("search-cli")
-    runner = CliRunner()
-
-    def cli(*args: str) -> CliResult:
-        result = runner.invoke(app, ["--home", str(tmp_path / "home"), *args], catch_exceptions=False)
-        return CliResult(result.exit_code, result.stdout, result.stderr)
+    cli = cli_for(tmp_path / "home")
 
     for name, text in FILES.items():
         path = tmp_path / "src" / name
