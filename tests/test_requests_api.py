@@ -73,7 +73,7 @@ def pg_database(tmp_path):  # type: ignore[no-untyped-def]
         admin.dispose()
         if os.environ.get("CI"):
             raise
-        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 not reachable: {error}")
+        pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is required and not reachable: {error}")
     yield PG_URL.rsplit("/", 1)[0] + "/" + name
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

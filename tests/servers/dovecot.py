@@ -168,7 +168,7 @@ service stats {{
 @pytest.fixture
 def dovecot(tmp_path: Path) -> Iterator[DovecotServer]:
     if not DOVECOT.exists() or shutil.which("doveconf") is None:
-        pytest.skip("Debian package dovecot-imapd is not installed")
+        pytest.fail("Debian package dovecot-imapd is not installed (bash deploy/bootstrap.sh test installs it)")
     folder = tmp_path / "dovecot"
     # The unprivileged login processes must reach the sockets, and pytest's tmp_path is private to us.
     run_dir = Path(tempfile.mkdtemp(prefix="disclose-dovecot-"))
