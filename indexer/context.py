@@ -25,6 +25,9 @@ class Native:
     filename: str
     size: int
     probe: "Probe"
+    # The bytes themselves when the pipeline already holds them (an mbox member, an attachment):
+    # `read` then costs no second trip to the evidence store.
+    content: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def mime(self) -> str:
@@ -34,7 +37,7 @@ class Native:
         return open(self.path, "rb")
 
     def read(self) -> bytes:
-        return self.path.read_bytes()
+        return self.content if self.content is not None else self.path.read_bytes()
 
 
 class IngestContext(Protocol):

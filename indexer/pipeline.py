@@ -177,7 +177,7 @@ class RootIngestion:
         except (OSError, ValueError) as error:
             self.problem(parent, "collect", f"could not store {filename or locator}: {error}")
             return None
-        native = self._native(sha, size, filename, hint)
+        native = self._native(sha, size, filename, hint, data)
         item = ChildSpec(parent=parent, locator=locator, kind=kind, filename=filename, fields=fields or {}).make_item(
             sha, size, native.mime
         )
@@ -193,15 +193,20 @@ class RootIngestion:
         return item
 
     # -- the work --------------------------------------------------------------------------------
-    def _native(self, sha: str, size: int, filename: str, hint: str) -> Native:
+    def _native(self, sha: str, size: int, filename: str, hint: str, data: bytes | None = None) -> Native:
         path = self.runtime.services.evidence.path_for(sha)
-        with open(path, "rb") as handle:
-            head = handle.read(HEAD_BYTES)
+        if data is not None:
+            head = data[:HEAD_BYTES]
+        else:
+            with open(path, "rb") as handle:
+                head = handle.read(HEAD_BYTES)
         whole = None
         if head.startswith(b"PK") and size <= 64 * 1024 * 1024:
-            whole = path.read_bytes()  # zip central directories live at the end
+            whole = data if data is not None else path.read_bytes()  # zip central directories live at the end
         mime = sniff(head, whole=whole)
-        return Native(sha256=sha, path=path, filename=filename, size=size, probe=Probe(head, filename, mime, size, hint))
+        # Small in-memory children keep their bytes so that the ingestor need not read them back.
+        content = data if data is not None and size <= 16 * 1024 * 1024 else None
+        return Native(sha256=sha, path=path, filename=filename, size=size, probe=Probe(head, filename, mime, size, hint), content=content)
 
     def process(self, item: Item, native: Native) -> None:
         """Run the right ingestor; whatever goes wrong, the item is still saved and findable by name."""
