@@ -10,7 +10,7 @@ SRC=node_modules/govuk-frontend/dist/govuk
 OUT=static/govuk
 rm -rf "$OUT"
 mkdir -p "$OUT"
-sed -e 's/"GDS Transport",arial/arial/g' -e 's/"GDS Transport",/ /g' "$SRC/govuk-frontend.min.css" > "$OUT/govuk-frontend.min.css"
+sed -E -e 's/@font-face\{[^}]*\}//g' -e 's/"?GDS Transport"?,//g' "$SRC/govuk-frontend.min.css" > "$OUT/govuk-frontend.min.css"
 cp "$SRC/govuk-frontend.min.js" "$OUT/govuk-frontend.min.js"
 cp node_modules/govuk-frontend/package.json "$OUT/VERSION.json"
 cp node_modules/govuk-frontend/LICENSE.txt "$OUT/LICENSE.txt" 2>/dev/null || true
