@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 
+from disclose.query.folding import _WORD as _WORD_RE
 from disclose.query.folding import Token, stem, tokens
 from disclose.query.nodes import (
     TEXT,
@@ -138,14 +139,16 @@ class Matcher:
 
     @staticmethod
     def _phrase_spans(terms: tuple[str, ...], streams: list[list[Token]]) -> list[Span]:
+        # By word position, not list index: a stream may hold only the candidate words (see text_matches).
         if not terms:
             return []
         found = []
         width = len(terms)
         for v, stream in enumerate(streams):
-            texts = [t.text for t in stream]
-            for i in range(len(texts) - width + 1):
-                if texts[i] == terms[0] and texts[i : i + width] == list(terms):
+            at = {t.position: t.text for t in stream}
+            for t in stream:
+                i = t.position
+                if t.text == terms[0] and all(at.get(i + k) == terms[k] for k in range(1, width)):
                     found.append(Span(v, i, i + width - 1, tuple(range(i, i + width))))
         return found
 
@@ -215,12 +218,49 @@ class Matcher:
             self._simple = re.compile(r"(?<![^\W_])(?:" + "|".join(parts) + r")(?![^\W_])") if parts else None
         return self._simple
 
+    def _candidate_regex(self) -> re.Pattern[str] | None:
+        """A regex that finds every word any marked leaf could match (a superset), or None when some leaf
+        (a stemmed word) could match any word. Lets the highlighter skip building a token per word."""
+        if not hasattr(self, "_candidates"):
+            parts: list[str] | None = []
+            for leaf in positive_leaves(self.tree):
+                if isinstance(leaf, (Keyword, DateRange)) or getattr(leaf, "field", TEXT) != TEXT:
+                    continue
+                if isinstance(leaf, (Word, Phrase)) and all(t.isascii() for t in leaf.terms):
+                    parts.extend(re.escape(t) for t in leaf.terms)
+                elif isinstance(leaf, Wildcard) and leaf.pattern.isascii():
+                    parts.append(wildcard_regex(leaf.pattern).pattern)
+                elif isinstance(leaf, Fuzzy) and leaf.term.isascii():
+                    # Any word within `distance` edits has a length within `distance` of the term's.
+                    low, high = max(1, len(leaf.term) - leaf.distance), len(leaf.term) + leaf.distance
+                    parts.append(f"[^\\W_]{{{low},{high}}}")
+                else:
+                    parts = None
+                    break
+            self._candidates = re.compile(r"(?<![^\W_])(?:" + "|".join(parts) + r")(?![^\W_])") if parts else None
+        return self._candidates
+
+    def _candidate_tokens(self, lowered: str, candidates: re.Pattern[str]) -> list[Token]:
+        """The candidate words of an ASCII text with their true word positions (words between them counted, not built)."""
+        found: list[Token] = []
+        position, cursor = 0, 0
+        count_words = _WORD_RE.findall
+        for m in candidates.finditer(lowered):
+            start, end = m.span()
+            position += len(count_words(lowered, cursor, start))
+            found.append(Token(m.group(), start, end, position))
+            position += 1
+            cursor = end
+        return found
+
     def text_matches(self, text: str) -> list[tuple[int, int]]:
         """Character ranges of `text` (an item's text) that the query's positive words match, in order."""
-        simple = self._simple_words_regex() if text.isascii() else None
+        ascii_text = text.isascii()
+        simple = self._simple_words_regex() if ascii_text else None
         if simple is not None:
             return [m.span() for m in simple.finditer(text.lower())]
-        stream = tokens(text)
+        candidates = self._candidate_regex() if ascii_text else None
+        stream = self._candidate_tokens(text.lower(), candidates) if candidates is not None else tokens(text)
         positions: set[int] = set()
 
         def collect(node: Node) -> None:
@@ -238,4 +278,5 @@ class Matcher:
                 positions.update(span.positions)
 
         collect(self.tree)
-        return [(stream[p].start, stream[p].end) for p in sorted(positions)]
+        by_position = {t.position: t for t in stream}
+        return [(by_position[p].start, by_position[p].end) for p in sorted(positions)]
