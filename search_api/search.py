@@ -12,7 +12,7 @@ from disclose.query import QuerySyntaxError, parse
 from disclose.query.folding import words
 from disclose.query.matcher import Matcher
 from disclose.query.nodes import And, Near, Node, Not, Or, Phrase, Word
-from indexer.index.base import BadCursor, IndexHit, SearchIndex, SearchRequest
+from indexer.index.base import BadCursor, CountMode, IndexHit, SearchIndex, SearchRequest
 from indexer.services import Services
 from search_api.highlight import highlight
 
@@ -114,12 +114,16 @@ def run_search(
     include_duplicates: bool = False,
     families: bool = False,
     facets: bool = True,
+    counts: CountMode = "exact",
 ) -> SearchResults:
-    """One page of results. Raises QuerySyntaxError for a malformed query and BadCursor for a foreign cursor."""
+    """One page of results. Raises QuerySyntaxError for a malformed query and BadCursor for a foreign cursor.
+
+    counts="fast" (for interactive pages) keeps total/unique/duplicates_hidden exact but lets `families`
+    be the index's estimate when more than EXACT_FAMILIES_UP_TO items match; the default is exact throughout."""
     tree = parse_query(services, query_text)
     index = _searchable(services)
     page = index.search(
-        SearchRequest(tree=tree, limit=max(1, min(limit, 1000)), cursor=cursor, sort=sort, include_duplicates=include_duplicates, facets=facets)
+        SearchRequest(tree=tree, limit=max(1, min(limit, 1000)), cursor=cursor, sort=sort, include_duplicates=include_duplicates, facets=facets, counts=counts)
     )
     matcher = Matcher(tree)
     hits = [_hit_model(h, matcher, tree) for h in page.hits]

@@ -13,6 +13,11 @@ from disclose.items import Item
 from disclose.query.nodes import Node
 
 SortOrder = Literal["relevance", "date"]
+# "exact": every count exact. "fast": total, unique and duplicates_hidden exact; `families` exact up to
+# EXACT_FAMILIES_UP_TO matching items and the engine's distinct-count estimate above (as Elasticsearch's
+# cardinality aggregation is), so a broad interactive search does not walk every hit.
+CountMode = Literal["exact", "fast"]
+EXACT_FAMILIES_UP_TO = 10_000
 FACET_SIZE = 20
 
 
@@ -24,6 +29,7 @@ class SearchRequest:
     sort: SortOrder = "relevance"
     include_duplicates: bool = False
     facets: bool = True
+    counts: CountMode = "exact"
 
 
 @dataclass
