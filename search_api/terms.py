@@ -8,6 +8,7 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
+from itertools import repeat
 
 from pydantic import BaseModel, Field
 
@@ -58,22 +59,35 @@ def terms_report(services: Services, queries: list[tuple[int, str]], *, include_
     seen: Counter = Counter()
     for one in stats:
         seen.update(one.keys)
-    all_families: set[str] = set()
+    found_once = {key for key, times in seen.items() if times == 1}
+    all_families: set[str] = set().union(*(one.family_ids for one in stats))
+    sizes = _family_sizes(index, all_families)
+
+    def in_families(family_ids: set[str]) -> int:
+        if sizes is None:
+            return index.count_in_families(sorted(family_ids))
+        return sum(map(sizes.get, family_ids, repeat(0)))
+
     for (number, text, _), one in zip(parsed, stats):
-        all_families |= one.family_ids
         lines.append(TermLine(
             line=number, query=text, hits=one.total,
-            unique_hits=sum(1 for key in one.keys if seen[key] == 1),
-            hits_with_families=max(one.total, index.count_in_families(sorted(one.family_ids))),
+            unique_hits=len(one.keys & found_once),
+            hits_with_families=max(one.total, in_families(one.family_ids)),
             custodians=dict(sorted(one.custodians.items(), key=lambda kv: (-kv[1], kv[0]))),
         ))
     lines.sort(key=lambda line: line.line)
     total = len(seen)
     return TermsReport(
         lines=lines, total=total,
-        total_with_families=max(total, index.count_in_families(sorted(all_families))),
+        total_with_families=max(total, in_families(all_families)),
         include_duplicates=include_duplicates,
     )
+
+
+def _family_sizes(index: object, family_ids: set[str]) -> dict[str, int] | None:
+    """Per-family item counts in one pass, where the backend offers it (tantivy); None: count per line."""
+    family_sizes = getattr(index, "family_sizes", None)
+    return family_sizes(sorted(family_ids)) if family_sizes is not None else None
 
 
 def report_csv(report: TermsReport) -> str:
