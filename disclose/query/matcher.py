@@ -92,6 +92,21 @@ def _leaf_matches_word(leaf: Node, word: str) -> bool:
     return result
 
 
+def _fuzzy_candidates(term: str, distance: int) -> str:
+    """A regex for every word within `distance` edits of `term` (and some others).
+
+    Any such word has a length within `distance` of the term's, and, cutting the term into 2*distance+1
+    pieces, still holds one piece intact: an insertion, deletion or substitution breaks at most one piece
+    and a swap of neighbours at most two."""
+    low, high = max(1, len(term) - distance), len(term) + distance
+    pieces = 2 * distance + 1
+    if distance == 0 or len(term) < pieces:
+        return f"[^\\W_]{{{low},{high}}}"
+    cuts = [len(term) * i // pieces for i in range(pieces + 1)]
+    kept = "|".join(re.escape(term[a:b]) for a, b in zip(cuts, cuts[1:]))
+    return f"(?=[^\\W_]{{0,{high}}}?(?:{kept}))[^\\W_]{{{low},{high}}}"
+
+
 def _has_near(node: Node) -> bool:
     if isinstance(node, Near):
         return True
@@ -232,8 +247,7 @@ class Matcher:
                     parts.append(wildcard_regex(leaf.pattern).pattern)
                 elif isinstance(leaf, Fuzzy) and leaf.term.isascii():
                     # Any word within `distance` edits has a length within `distance` of the term's.
-                    low, high = max(1, len(leaf.term) - leaf.distance), len(leaf.term) + leaf.distance
-                    parts.append(f"[^\\W_]{{{low},{high}}}")
+                    parts.append(_fuzzy_candidates(leaf.term, leaf.distance))
                 else:
                     parts = None
                     break
