@@ -9,6 +9,7 @@ import csv
 import io
 from collections import Counter
 from itertools import repeat
+from typing import Any
 
 from pydantic import BaseModel, Field
 
@@ -60,10 +61,10 @@ def terms_report(services: Services, queries: list[tuple[int, str]], *, include_
     for one in stats:
         seen.update(one.keys)
     found_once = {key for key, times in seen.items() if times == 1}
-    all_families: set[str] = set().union(*(one.family_ids for one in stats))
+    all_families: set[Any] = set().union(*(one.family_ids for one in stats))
     sizes = _family_sizes(index, all_families)
 
-    def in_families(family_ids: set[str]) -> int:
+    def in_families(family_ids: set[Any]) -> int:
         if sizes is None:
             return index.count_in_families(sorted(family_ids))
         return sum(map(sizes.get, family_ids, repeat(0)))
@@ -84,10 +85,10 @@ def terms_report(services: Services, queries: list[tuple[int, str]], *, include_
     )
 
 
-def _family_sizes(index: object, family_ids: set[str]) -> dict[str, int] | None:
+def _family_sizes(index: object, family_ids: set[Any]) -> dict[Any, int] | None:
     """Per-family item counts in one pass, where the backend offers it (tantivy); None: count per line."""
     family_sizes = getattr(index, "family_sizes", None)
-    return family_sizes(sorted(family_ids)) if family_sizes is not None else None
+    return family_sizes(list(family_ids)) if family_sizes is not None else None
 
 
 def report_csv(report: TermsReport) -> str:

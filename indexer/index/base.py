@@ -80,7 +80,7 @@ class QueryStats:
 
     total: int
     keys: set[Any]
-    family_ids: set[str]
+    family_ids: set[Any]  # opaque family keys the same backend's count_in_families takes (tantivy: ints)
     custodians: dict[str, int]
 
 

@@ -370,12 +370,12 @@ class TantivyIndex:
                 query = self._filtered(compiled, include_duplicates)
                 addresses = [address for _, address in self._all_addresses(searcher, query)]
                 keys = {a.segment_ord << 32 | a.doc for a in addresses}  # ints hash and compare fastest
-                families = {str(k) for k in searcher.fast_field_values("family_key", addresses)}
+                families = set(searcher.fast_field_values("family_key", addresses))
                 custodians = {f.value: f.count for f in self._custodian_counts(searcher, query)}
             else:
                 hits = [h for h in self._verified(searcher, tree, compiled.query) if include_duplicates or not _first(h[2], "is_duplicate", 0)]
                 keys = {h[1].segment_ord << 32 | h[1].doc for h in hits}
-                families = {str(family_key(_first(h[2], "family_id"))) for h in hits}
+                families = {family_key(_first(h[2], "family_id")) for h in hits}
                 counter: Counter[str] = Counter(c for h in hits for c in h[2].get("custodian_facet", []))
                 custodians = dict(counter)
             stats.append(QueryStats(total=len(keys), keys=keys, family_ids=families, custodians=custodians))
@@ -392,7 +392,7 @@ class TantivyIndex:
         query = tantivy.Query.term_set_query(self.schema, "family_id", list(family_ids))
         return [_hit(searcher.doc(address).to_dict(), None) for _, address in self._all_addresses(searcher, query)]
 
-    def family_sizes(self, family_keys: Sequence[str]) -> dict[str, int]:
+    def family_sizes(self, family_keys: Sequence[int]) -> dict[int, int]:
         """Items (duplicates excluded) per family, for many families in one pass: a term report sums these
         per line instead of running one count per line. Keys as `query_stats` gives them; absent means 0."""
         if not family_keys:
@@ -403,7 +403,7 @@ class TantivyIndex:
             (tantivy.Occur.MustNot, tantivy.Query.term_query(self.schema, "is_duplicate", 1)),
         ])
         addresses = [address for _, address in self._all_addresses(searcher, query)]
-        return {str(k): n for k, n in Counter(searcher.fast_field_values("family_key", addresses)).items()}
+        return dict(Counter(searcher.fast_field_values("family_key", addresses)))
 
     def count_in_families(self, family_keys: Sequence[str]) -> int:
         """`family_keys` as `query_stats` gives them (family_key values)."""
