@@ -8,17 +8,20 @@ neighbours is as wrong as one that let the words through.
 
 from __future__ import annotations
 
+import codecs
 import re
 import subprocess
+import tempfile
 import unicodedata
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from itertools import zip_longest
 from pathlib import Path
+from typing import Iterator
 
 import pymupdf
 
 WORD = re.compile(r"\w+")
-PDFTOTEXT_TIMEOUT = 300
+PDFTOTEXT_TIMEOUT = 300  # for pdftotext to finish once its output has all been read
 
 
 @dataclass(frozen=True)
@@ -68,67 +71,101 @@ def adjacent_words(text: str, spans: list[tuple[int, int]]) -> set[str]:
 
 
 class LeakChecker:
+    """Searches read-back text for every redacted string at once (one compiled alternation)."""
+
     def __init__(self, redacted: list[str]) -> None:
         needles = {normal(s) for s in redacted}
         self.needles = sorted(n for n in needles if len(n.replace(" ", "")) >= 2)
-        self.needle_words = {n: WORD.findall(n) for n in self.needles}
         self.patterns: dict[str, re.Pattern[str]] = {}
+        # longest first, so a name inside a longer redacted string still counts as that string's leak
+        alternatives = [_bounded(n) for n in sorted(self.needles, key=len, reverse=True)]
+        self.combined = re.compile("|".join(alternatives)) if alternatives else None
 
     def pattern(self, needle: str) -> re.Pattern[str]:
         if needle not in self.patterns:
-            left = r"(?<!\w)" if needle[:1].isalnum() or needle[:1] == "_" else ""
-            right = r"(?!\w)" if needle[-1:].isalnum() or needle[-1:] == "_" else ""
-            self.patterns[needle] = re.compile(left + re.escape(needle) + right)
+            self.patterns[needle] = re.compile(_bounded(needle))
         return self.patterns[needle]
+
+    def leaked_in(self, normalised_text: str) -> list[str]:
+        """The redacted strings readable in text already passed through `normal`, each once."""
+        if self.combined is None:
+            return []
+        return list(dict.fromkeys(m.group(0) for m in self.combined.finditer(normalised_text)))
 
     def check(self, files: list[Path], root: Path, neighbours: dict[str, set[str]]) -> list[Finding]:
         findings: list[Finding] = []
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            # consumed as they arrive, so only a few files' text is held at once
-            for path, poppler in zip(files, pool.map(_pdftotext_pages, files)):
-                findings.extend(self._check_file(path, root, neighbours, poppler))
+        for path in files:
+            name = str(path.relative_to(root))
+            findings.extend(self.check_file(path, name, neighbours.get(name, set())))
         return findings
 
-    def _check_file(self, path: Path, root: Path, neighbours: dict[str, set[str]], poppler: list[str]) -> list[Finding]:
+    def check_file(self, path: Path, name: str, wanted: set[str], *, first: int = 0, stop: int | None = None) -> list[Finding]:
+        """Both extractors read the file (or its pages first..stop-1) page by page side by side, so
+        memory stays at a page or two however long the file is, and pdftotext (its own process) runs
+        alongside PyMuPDF."""
         findings: list[Finding] = []
-        name = str(path.relative_to(root))
-        for extractor, pages in (("pymupdf", _pymupdf_pages(path)), ("pdftotext", poppler)):
-            texts = [normal(p) for p in pages]
-            findings.extend(self._leaks(name, extractor, texts))
-            wanted = neighbours.get(name)
-            if wanted:
-                present = set(WORD.findall(" ".join(texts)))
-                findings.extend(
-                    Finding(name, 0, extractor, word, "neighbour-missing")
-                    for word in sorted(wanted) if not set(WORD.findall(word)) <= present
-                )
+        reported: dict[str, set[str]] = {"pymupdf": set(), "pdftotext": set()}
+        present: dict[str, set[str]] = {"pymupdf": set(), "pdftotext": set()}
+        wanted_words = {word: set(WORD.findall(word)) for word in wanted}
+        pages = zip_longest(_pymupdf_pages(path, first, stop), _pdftotext_pages(path, first, stop))
+        for number, texts in enumerate(pages, start=first + 1):
+            for extractor, raw in zip(("pymupdf", "pdftotext"), texts):
+                if raw is None:
+                    continue
+                text = normal(raw)
+                for needle in self.leaked_in(text):
+                    if needle not in reported[extractor]:
+                        reported[extractor].add(needle)
+                        findings.append(Finding(name, number, extractor, needle, "leaked"))
+                if wanted:
+                    present[extractor].update(WORD.findall(text))
+        for extractor in ("pymupdf", "pdftotext"):
+            findings.extend(
+                Finding(name, 0, extractor, word, "neighbour-missing")
+                for word in sorted(wanted) if not wanted_words[word] <= present[extractor]
+            )
         return findings
 
-    def _leaks(self, name: str, extractor: str, pages: list[str]) -> list[Finding]:
-        vocabulary = set(WORD.findall(" ".join(pages)))
-        found = []
-        for needle in self.needles:
-            words = self.needle_words[needle]
-            if words and not all(w in vocabulary for w in words):
-                continue
-            pattern = self.pattern(needle)
-            for number, page in enumerate(pages, start=1):
-                if pattern.search(page):
-                    found.append(Finding(name, number, extractor, needle, "leaked"))
-                    break
-        return found
+
+def _bounded(needle: str) -> str:
+    left = r"(?<!\w)" if needle[:1].isalnum() or needle[:1] == "_" else ""
+    right = r"(?!\w)" if needle[-1:].isalnum() or needle[-1:] == "_" else ""
+    return left + re.escape(needle) + right
 
 
-def _pymupdf_pages(path: Path) -> list[str]:
+def _pymupdf_pages(path: Path, first: int, stop: int | None) -> Iterator[str]:
     with pymupdf.open(path) as doc:
-        return [page.get_text("text") for page in doc]
+        for number in range(first, doc.page_count if stop is None else min(stop, doc.page_count)):
+            yield doc[number].get_text("text")
 
 
-def _pdftotext_pages(path: Path) -> list[str]:
-    result = subprocess.run(
-        ["pdftotext", "-enc", "UTF-8", str(path), "-"], capture_output=True, timeout=PDFTOTEXT_TIMEOUT, check=False
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"pdftotext could not read {path.name}: {result.stderr.decode('utf-8', 'replace').strip()}")
-    pages = result.stdout.decode("utf-8", "replace").split("\f")
-    return pages[:-1] if pages and not pages[-1].strip() else pages
+def _pdftotext_pages(path: Path, first: int, stop: int | None) -> Iterator[str]:
+    """One pdftotext run over the file (or page range), its output read as it comes and split at form feeds."""
+    if stop is not None and stop <= first:
+        return
+    command = ["pdftotext", "-enc", "UTF-8", "-f", str(first + 1)]
+    if stop is not None:
+        command += ["-l", str(stop)]
+    with tempfile.TemporaryFile() as errors:  # a file, not a pipe: a chatty stderr cannot stall the read
+        process = subprocess.Popen([*command, str(path), "-"], stdout=subprocess.PIPE, stderr=errors)
+        assert process.stdout is not None
+        decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        pending = ""
+        try:
+            while chunk := process.stdout.read(1 << 16):
+                pending += decoder.decode(chunk)
+                *pages, pending = pending.split("\f")
+                yield from pages
+            pending += decoder.decode(b"", final=True)
+            if pending.strip():
+                yield pending
+            process.wait(timeout=PDFTOTEXT_TIMEOUT)
+        finally:
+            process.stdout.close()
+            if process.poll() is None:
+                process.kill()
+                process.wait()
+        if process.returncode != 0:
+            errors.seek(0)
+            reason = errors.read(2000).decode("utf-8", "replace").strip()
+            raise RuntimeError(f"pdftotext could not read {path.name}: {reason}")
