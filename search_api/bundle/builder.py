@@ -19,10 +19,11 @@ import pymupdf
 
 from disclose.evidence import EvidenceStore
 from disclose.store import CaseStore
-from search_api.bundle.leakcheck import LeakChecker, adjacent_words
+from search_api.bundle.leakcheck import Finding
 from search_api.bundle.manifest import DocumentSources, Manifest, write_manifest
 from search_api.bundle.model import BundleError, BundleSummary, LeakError, PlannedDocument, RenderedDocument
-from search_api.bundle.render import DocumentRenderer, Masker
+from search_api.bundle.pages import finish, page_label, stamp_pages
+from search_api.bundle.render import Masker
 from search_api.bundle.schedule import (
     annex_rows,
     schedule_pdf,
@@ -32,6 +33,7 @@ from search_api.bundle.schedule import (
     write_xlsx,
 )
 from search_api.bundle.selection import Plan, plan_bundle
+from search_api.bundle.workers import CheckJob, RenderJob, SealJob, check_part, render_part, results, seal_part, worker_pool
 
 Progress = Callable[[dict[str, object]], None]
 COMBINE_CHUNK = 100  # documents appended to the combined PDF between incremental saves
@@ -39,10 +41,6 @@ COMBINE_CHUNK = 100  # documents appended to the combined PDF between incrementa
 
 def safe_ref(ref: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "-", ref).strip(".-") or "bundle"
-
-
-def page_label(ref: str, number: int) -> str:
-    return f"{ref}-{number:06d}"
 
 
 @dataclass
@@ -91,51 +89,55 @@ def build_bundle(store: CaseStore, evidence: EvidenceStore, ref: str, out: Path,
 def _build(plan: Plan, evidence: EvidenceStore, root: Path, progress: Progress | None) -> BundleSummary:
     output = _Output(root, plan.ref)
     (root / "documents").mkdir()
+    work = root / ".work"  # unnumbered renders, each removed once it is sealed
+    work.mkdir()
     pairs = [(s, m.code) for d in plan.documents for m in d.all_markers() for s in [m.covered(_text_of(d, m.item_id))]]
     mask = Masker(pairs)
-    renderer = DocumentRenderer(evidence, mask, plan.ref)
+    redacted = [s for strings in plan.redacted_strings.values() for s in strings]
     rendered: dict[int, RenderedDocument] = {}
-    neighbours: dict[str, set[str]] = {}
     next_page = 1
     released = [d for d in plan.documents if d.released]
-    for position, planned in enumerate(released, start=1):
-        doc, source = renderer.render(planned)
-        pages = doc.page_count
-        stamp_pages(doc, plan.ref, next_page)
-        target = output.document(planned.number)
-        finish(doc, target, thorough=source in ("original-pdf", "image"))
-        name = str(target.relative_to(root))
-        rendered[planned.number] = RenderedDocument(
-            planned.number, name, pages, page_label(plan.ref, next_page), page_label(plan.ref, next_page + pages - 1), source
-        )
-        if source != "image":
-            words = set()
-            for item in planned.items:
-                spans = [(m.start, m.end) for m in planned.markers.get(item.id, [])]
-                if spans:
-                    words |= adjacent_words(item.text, spans)
-            if words:
-                neighbours[name] = words
-        next_page += pages
+    with worker_pool(pairs, redacted) as pool:
+        renders = [
+            pool.submit(render_part, RenderJob(planned, str(evidence.root), plan.ref, str(work / f"{planned.number}.pdf")))
+            for planned in released
+        ]
+        seals = []
+        for position, (planned, future) in enumerate(zip(released, renders), start=1):
+            part = future.result()
+            target = output.document(planned.number)
+            name = str(target.relative_to(root))
+            rendered[planned.number] = RenderedDocument(
+                planned.number, name, part.pages, page_label(plan.ref, next_page), page_label(plan.ref, next_page + part.pages - 1), part.source
+            )
+            seal = SealJob(str(work / f"{planned.number}.pdf"), str(target), name, plan.ref, next_page,
+                           part.source in ("original-pdf", "image"), part.neighbours)
+            seals.append(pool.submit(seal_part, seal))
+            next_page += part.pages
+            if progress:
+                progress({"stage": "render", "done": position, "total": len(released), "pages": next_page - 1})
+        findings = results(seals)  # each document's own file was read back as soon as it was sealed
+        rows = schedule_rows(plan.documents, rendered, mask)
+        annex = annex_rows(plan.documents, plan.request_type)
+        write_csv(root / "schedule.csv", rows)
+        write_xlsx(root / "schedule.xlsx", rows, annex)
+        if annex:
+            write_annex_csv(root / "exemptions-annex.csv", annex)
+        schedule = schedule_pdf(plan.ref, rows, annex)
+        (root / "schedule.pdf").write_bytes(schedule)
         if progress:
-            progress({"stage": "render", "done": position, "total": len(released), "pages": next_page - 1})
-    rows = schedule_rows(plan.documents, rendered, mask)
-    annex = annex_rows(plan.documents, plan.request_type)
-    write_csv(root / "schedule.csv", rows)
-    write_xlsx(root / "schedule.xlsx", rows, annex)
-    if annex:
-        write_annex_csv(root / "exemptions-annex.csv", annex)
-    schedule = schedule_pdf(plan.ref, rows, annex)
-    (root / "schedule.pdf").write_bytes(schedule)
-    if progress:
-        progress({"stage": "combine", "done": 0, "total": len(rendered), "pages": next_page - 1})
-    combine(output, schedule, plan.documents, rendered, mask)
-    if progress:
-        progress({"stage": "leak-check", "done": 0, "total": len(rendered) + 2, "pages": next_page - 1})
-    pdfs = [root / "schedule.pdf", output.combined, *(root / r.file for r in rendered.values())]
-    redacted = [s for strings in plan.redacted_strings.values() for s in strings]
-    findings = LeakChecker(redacted).check(pdfs, root, neighbours)
-    # the combined PDF holds every document: its neighbours must survive there too
+            progress({"stage": "combine", "done": 0, "total": len(rendered), "pages": next_page - 1})
+        combined_pages = combine(output, schedule, plan.documents, rendered, mask)
+        if progress:
+            progress({"stage": "leak-check", "done": 0, "total": len(rendered) + 2, "pages": next_page - 1})
+        half = combined_pages // 2  # the combined PDF is read back in two halves, one per worker
+        checks = [
+            pool.submit(check_part, CheckJob(str(root / "schedule.pdf"), "schedule.pdf")),
+            pool.submit(check_part, CheckJob(str(output.combined), output.combined.name, 0, half)),
+            pool.submit(check_part, CheckJob(str(output.combined), output.combined.name, half, None)),
+        ]
+        findings = _first_page_only(results(checks)) + findings
+    work.rmdir()
     if findings:
         shown = "; ".join(f.message() for f in findings[:5])
         more = f" (and {len(findings) - 5} more)" if len(findings) > 5 else ""
@@ -157,6 +159,18 @@ def _build(plan: Plan, evidence: EvidenceStore, root: Path, progress: Progress |
     )
 
 
+def _first_page_only(findings: list[Finding]) -> list[Finding]:
+    """A string leaked in both halves of the combined file is reported once, at its first page."""
+    seen: set[tuple[str, str, str, str]] = set()
+    kept = []
+    for finding in sorted(findings, key=lambda f: (f.file, f.page)):
+        key = (finding.file, finding.extractor, finding.string, finding.problem)
+        if key not in seen:
+            seen.add(key)
+            kept.append(finding)
+    return kept
+
+
 def _text_of(planned: PlannedDocument, item_id: str) -> str:
     for item in planned.items:
         if item.id == item_id:
@@ -164,31 +178,8 @@ def _text_of(planned: PlannedDocument, item_id: str) -> str:
     return ""
 
 
-def stamp_pages(doc: pymupdf.Document, ref: str, first: int, label: Callable[[str, int], str] = page_label) -> None:
-    """Stamp every page bottom right (REF-000001, or a Bates number), over a white patch so it stays legible."""
-    for index, page in enumerate(doc):
-        if page.rotation:
-            page.remove_rotation()
-        text = label(ref, first + index)
-        width = pymupdf.get_text_length(text, fontname="helv", fontsize=8)
-        rect = page.rect
-        box = pymupdf.Rect(rect.x1 - 36 - width - 4, rect.y1 - 30, rect.x1 - 32, rect.y1 - 18)
-        page.draw_rect(box, color=None, fill=(1, 1, 1), overlay=True)
-        page.insert_text((box.x0 + 2, box.y1 - 3), text, fontname="helv", fontsize=8, color=(0, 0, 0))
-
-
-def finish(doc: pymupdf.Document, target: Path, *, thorough: bool) -> None:
-    """No metadata, no XMP, no leftovers: unreferenced objects (such as replaced image data) are dropped."""
-    doc.set_metadata({})
-    doc.del_xml_metadata()
-    if thorough:
-        doc.scrub(redact_images=0)
-    doc.save(target, garbage=3 if thorough else 1, deflate=True, no_new_id=True)
-    doc.close()
-
-
-def combine(output: _Output, schedule: bytes, documents: list[PlannedDocument], rendered: dict[int, RenderedDocument], mask: Masker) -> None:
-    """Append each per-document file to the combined PDF, saving incrementally so memory stays flat."""
+def combine(output: _Output, schedule: bytes, documents: list[PlannedDocument], rendered: dict[int, RenderedDocument], mask: Masker) -> int:
+    """Append each per-document file to the combined PDF, saving incrementally so memory stays flat; its page count."""
     target = output.combined
     toc: list[list[object]] = []
     with pymupdf.open(stream=schedule, filetype="pdf") as front:
@@ -216,6 +207,7 @@ def combine(output: _Output, schedule: bytes, documents: list[PlannedDocument], 
     combined.set_metadata({})
     combined.saveIncr()
     combined.close()
+    return page_count
 
 
 def _manifest(plan: Plan, rendered: dict[int, RenderedDocument]) -> Manifest:
