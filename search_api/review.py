@@ -226,10 +226,10 @@ def add_hits(
             if in_scope(item, scope):
                 hits_in_scope.append(item)
     for item in hits_in_scope:
-        additions.add(session, item, "hit")
         primary = load_item(session, item.duplicate_of) if item.duplicate_of else None
         if primary is not None:
-            additions.add(session, primary, "hit")  # the copy that is reviewed
+            additions.add(session, primary, "hit")  # the copy that is reviewed comes first in the set
+        additions.add(session, item, "hit")
         target = primary or item
         for member in family_for_review(session, target):
             additions.add(session, member, "family")
