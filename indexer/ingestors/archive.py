@@ -64,5 +64,6 @@ class ZipIngestor:
             with archive.open(info) as stream:
                 ctx.child(item, f"zip:{name}", filename=posixpath.basename(name), stream=stream, kind=Kind.FILE,
                           fields={"metadata": {"archive_path": name}})
+        # zipfile raises NotImplementedError for compression methods it cannot read (e.g. Deflate64).
         except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as error:
             ctx.problem(item, "extract", f"damaged member {name}: {error}")

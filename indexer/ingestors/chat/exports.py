@@ -115,6 +115,7 @@ class ZipExport:
             return None
         try:
             return self.archive.read(info)
+        # zipfile raises NotImplementedError for compression methods it cannot read (e.g. Deflate64).
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
             return None
 

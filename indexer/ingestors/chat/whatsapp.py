@@ -165,6 +165,7 @@ class _ZipMedia:
             return None
         try:
             return self.archive.read(info)
+        # zipfile raises NotImplementedError for compression methods it cannot read (e.g. Deflate64).
         except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
             return None
 
