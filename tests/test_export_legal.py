@@ -10,11 +10,14 @@ from datetime import datetime, timedelta, timezone
 from email.policy import SMTP
 from pathlib import Path
 
+import pytest
+from jsonschema import Draft7Validator, FormatChecker
 from typer.testing import CliRunner
 
 from disclose.items import Kind
 from search_api.export.legal import export_legal
 from search_api.export.loadfiles import FIELDS, NEWLINE, QUOTE, SEPARATOR, read_dat
+from search_api.export import rsmf
 from search_api.export.rsmf import export_rsmf
 from test_bundle_fixtures import chat_items, child_item, email_item, file_item, new_case, pdftotext, squash
 from ui.cli import app
@@ -134,6 +137,83 @@ def test_rsmf_zip_structure_and_manifest_fields(tmp_path: Path) -> None:
         assert event["type"] in {"message", "disclaimer", "join", "leave", "history", "unknown"}
     assert all(p["id"] for p in manifest["participants"])
     assert b"Yolanda" not in (out / summary.archive).read_bytes()
+
+
+def _rsmf_files(archive: Path) -> dict[str, bytes]:
+    with zipfile.ZipFile(archive) as bundle:
+        return {name: bundle.read(name) for name in bundle.namelist()}
+
+
+def _inner(eml: email.message.Message) -> tuple[dict, list[str]]:
+    with zipfile.ZipFile(io.BytesIO(_attachment(eml).get_payload(decode=True))) as inner:
+        return json.loads(inner.read("rsmf_manifest.json")), inner.namelist()
+
+
+def _attachment(eml: email.message.Message) -> email.message.Message:
+    (zipped,) = [p for p in eml.walk() if p.get_content_disposition() == "attachment"]
+    return zipped
+
+
+def _relativity_validator() -> Draft7Validator:
+    """Relativity's published schema, read straight from the vendored file (not through the exporter's code)."""
+    schema = json.loads((Path(rsmf.__file__).parent / "rsmf_schema_2_0_0.json").read_text(encoding="utf-8"))
+    assert schema["$id"] == "http://relativity.com/RSMF/2.0.0/schema.json"
+    checker = FormatChecker()
+    checker.checks("date-time", raises=ValueError)(lambda v: not isinstance(v, str) or bool(datetime.fromisoformat(v)))
+    return Draft7Validator(schema, format_checker=checker)
+
+
+def test_every_rsmf_manifest_validates_against_relativity_schema(tmp_path: Path) -> None:
+    case, conversation, _ = _chat_case(tmp_path)
+    summary = export_rsmf(case.services.store, case.services.evidence, case.ref, tmp_path / "rsmf")
+    files = _rsmf_files(Path(summary.out) / summary.archive)
+    assert len(files) == 2
+    validator = _relativity_validator()
+    for name, raw in files.items():
+        eml = email.message_from_bytes(raw, policy=SMTP)
+        manifest, inner_names = _inner(eml)
+        assert list(validator.iter_errors(manifest)) == [], name
+        # the wrapper Relativity Processing asks for: .rsmf, X-RSMF-Version, one base64 attachment named rsmf.zip
+        assert name.endswith(".rsmf") and eml["X-RSMF-Version"] == manifest["version"] == "2.0.0"
+        zipped = _attachment(eml)
+        assert zipped.get_filename() == "rsmf.zip" and zipped["Content-Transfer-Encoding"] == "base64"
+        assert int(eml["X-RSMF-EventCount"]) == len(manifest["events"])
+        assert int(eml["X-RSMF-AttachmentCount"]) == len(inner_names) - 1
+        # one conversation's days carry one collection id, so Relativity keeps them together
+        assert eml["X-RSMF-EventCollectionID"] == manifest["eventcollectionid"] == conversation.id
+        named = {a["id"] for e in manifest["events"] for a in e.get("attachments", [])}
+        assert named == set(inner_names) - {"rsmf_manifest.json"}
+        assert manifest["participants"][0]["display"] in str(eml["From"])  # one participant, the first sender, in From
+
+
+def test_manifest_that_breaks_the_schema_is_rejected(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    case, _, _ = _chat_case(tmp_path)
+    good, names = None, []
+
+    def broken(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal good, names
+        manifest, attachments = real(*args, **kwargs)
+        good, names = json.loads(json.dumps(manifest)), ["rsmf_manifest.json", *(z for z, _ in attachments)]
+        manifest["events"][0]["type"] = "chat"  # not one of the schema's event types
+        del manifest["conversations"][0]["platform"]  # required by the schema
+        return manifest, attachments
+
+    real = rsmf.rsmf_manifest
+    monkeypatch.setattr(rsmf, "rsmf_manifest", broken)
+    with pytest.raises(rsmf.RsmfSchemaError) as raised:
+        export_rsmf(case.services.store, case.services.evidence, case.ref, tmp_path / "rsmf")
+    message = str(raised.value)
+    assert "events/0/type" in message and "'chat' is not one of" in message and "'platform' is a required property" in message
+    assert not (tmp_path / "rsmf").exists() and not list(tmp_path.glob(".rsmf.partial-*"))  # nothing half-written
+    # the same checks accept what the exporter really builds, and catch broken references the schema cannot see
+    assert good is not None and rsmf.manifest_problems(good, names) == []
+    dangling = json.loads(json.dumps(good))
+    dangling["events"][0]["participant"] = "P99"
+    assert rsmf.manifest_problems(dangling, names) == ["events/0: unknown participant P99"]
+    assert rsmf.manifest_problems(good, [*names, "stray.bin"]) == ["rsmf.zip holds stray.bin, which no event names"]
+    bad_time = json.loads(json.dumps(good))
+    bad_time["events"][0]["timestamp"] = "1 May 2024"
+    assert any("is not a 'date-time'" in p for p in rsmf.manifest_problems(bad_time, names))
 
 
 def test_cli_bundle_verify_and_export(tmp_path: Path) -> None:

@@ -1,10 +1,20 @@
 """Chat in RSMF 2.0 (Relativity Short Message Format): one .rsmf (an EML wrapping rsmf.zip) per conversation-day.
 
-Field names follow Relativity's RSMF 2.0 manifest schema (rsmf_schema_2_0_0.json): top-level
-`version`, `participants` (id, display, email), `conversations` (id, display, platform, type,
-participants, custodian) and `events` (id, type, participant, conversation, timestamp, body,
-attachments (id, display, size)). Redacted words never reach the manifest: a marked range is
-replaced by "[REDACTED code]"; withheld messages are left out.
+Field names follow Relativity's RSMF 2.0 manifest schema (rsmf_schema_2_0_0.json, vendored beside
+this file; see rsmf_schema_2_0_0.SOURCE.md): top-level `version`, `eventcollectionid`,
+`participants` (id, display, email), `conversations` (id, display, platform, type, participants)
+and `events` (id, type, participant, conversation, timestamp, body, attachments (id, display,
+size)). Every manifest is validated against that schema, and its references (participants,
+conversation, attachment files) checked, before it is zipped: a manifest that fails stops the
+export with the reasons, nothing is written. Redacted words never reach the manifest: a marked
+range is replaced by "[REDACTED code]"; withheld messages are left out.
+
+The EML wrapper follows Relativity's "Creating an RSMF file" and "Processing an RSMF file": a
+`.rsmf` file, `X-RSMF-Version` (the one required header), exactly one base64 attachment named
+`rsmf.zip`, one participant in From and all of them in To, and the optional roll-up headers
+`X-RSMF-Generator`, `-BeginDate`, `-EndDate`, `-EventCount`, `-AttachmentCount`, `-Application`,
+`-Participants`, `-Custodian` and `-EventCollectionID` (the same for every day of one
+conversation, so a reviewer's tool keeps the days together).
 """
 
 from __future__ import annotations
@@ -21,8 +31,11 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.message import EmailMessage
 from email.policy import SMTP
-from email.utils import format_datetime
+from email.utils import format_datetime, formataddr
+from functools import lru_cache
 from pathlib import Path
+
+from jsonschema import Draft7Validator, FormatChecker
 
 from disclose import __version__
 from disclose.evidence import EvidenceError, EvidenceStore
@@ -39,6 +52,13 @@ from search_api.export.legal import redacted_text
 RSMF_VERSION = "2.0.0"
 GENERATOR = f"disclose {__version__}"
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+SCHEMA = Path(__file__).with_name("rsmf_schema_2_0_0.json")
+MANIFEST_NAME = "rsmf_manifest.json"
+ISO_DATE_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$")
+
+
+class RsmfSchemaError(RuntimeError):
+    """A manifest we built does not meet Relativity's RSMF 2.0 schema: a fault of ours, so nothing is written."""
 
 
 @dataclass
@@ -123,7 +143,7 @@ def rsmf_manifest(planned: PlannedDocument, mask: Masker, files: dict[str, list[
             people[key] = entry
         return people[key]["id"]
 
-    conversation_id = conversation.id if conversation else (messages[0].metadata.get("conversation_id") if messages else "C1")
+    conversation_id = (conversation.id if conversation else (messages[0].metadata.get("conversation_id") if messages else "")) or "C1"
     platform = ((conversation.metadata.get("platform") if conversation else "") or
                 (messages[0].metadata.get("platform") if messages else "") or "chat")
     events = []
@@ -161,15 +181,73 @@ def rsmf_manifest(planned: PlannedDocument, mask: Masker, files: dict[str, list[
         "type": "direct" if len(everyone) <= 2 else "channel",
         "participants": everyone,
     }
-    manifest = {"version": RSMF_VERSION, "participants": list(people.values()), "conversations": [conv], "events": events}
+    manifest = {"version": RSMF_VERSION, "eventcollectionid": conversation_id, "participants": list(people.values()),
+                "conversations": [conv], "events": events}
     return manifest, attachments
+
+
+def _iso_date_time(value: object) -> bool:
+    """The schema's date-time: "a format that conforms to the ISO8601 standard" (its examples carry no offset)."""
+    if not isinstance(value, str):
+        return True  # the schema's "type" reports non-strings
+    if not ISO_DATE_TIME.match(value):
+        return False
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+@lru_cache(maxsize=1)
+def manifest_validator() -> Draft7Validator:
+    schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
+    Draft7Validator.check_schema(schema)
+    checker = FormatChecker()  # email and idn-email are checked as shipped; date-time needs a checker of its own
+    checker.checks("date-time")(_iso_date_time)
+    return Draft7Validator(schema, format_checker=checker)
+
+
+def manifest_problems(manifest: dict, zip_names: list[str]) -> list[str]:
+    """Where the manifest breaks the schema, or names what is not there (Relativity's validator checks both)."""
+    problems = [
+        f"{'/'.join(str(p) for p in error.absolute_path) or 'manifest'}: {error.message}"
+        for error in sorted(manifest_validator().iter_errors(manifest), key=lambda e: [str(p) for p in e.absolute_path])
+    ]
+    if problems:
+        return problems
+    people = {p["id"] for p in manifest["participants"]}
+    conversations = {c["id"] for c in manifest["conversations"]}
+    for conversation in manifest["conversations"]:
+        problems += [f"conversation {conversation['id']}: unknown participant {p}" for p in conversation["participants"] if p not in people]
+    named: set[str] = set()
+    for index, event in enumerate(manifest["events"]):
+        if "participant" in event and event["participant"] not in people:
+            problems.append(f"events/{index}: unknown participant {event['participant']}")
+        if "conversation" in event and event["conversation"] not in conversations:
+            problems.append(f"events/{index}: unknown conversation {event['conversation']}")
+        for attachment in event.get("attachments", []):
+            named.add(attachment["id"])
+            if attachment["id"] not in zip_names:
+                problems.append(f"events/{index}: attachment {attachment['id']} is not in rsmf.zip")
+    problems += [f"rsmf.zip holds {name}, which no event names" for name in zip_names if name != MANIFEST_NAME and name not in named]
+    return problems
+
+
+def validate_manifest(manifest: dict, zip_names: list[str], where: str) -> None:
+    problems = manifest_problems(manifest, zip_names)
+    if problems:
+        more = f" (and {len(problems) - 5} more)" if len(problems) > 5 else ""
+        raise RsmfSchemaError(f"{where}: rsmf_manifest.json does not meet the RSMF {RSMF_VERSION} schema: "
+                              + "; ".join(problems[:5]) + more)
 
 
 def rsmf_file(planned: PlannedDocument, mask: Masker, evidence: EvidenceStore, files: dict[str, list[Item]] | None = None) -> tuple[bytes, int]:
     manifest, attachments = rsmf_manifest(planned, mask, files)
+    validate_manifest(manifest, [MANIFEST_NAME, *(zip_id for zip_id, _ in attachments)], f"document {planned.number} ({planned.day})")
     inner = io.BytesIO()
     with zipfile.ZipFile(inner, "w", zipfile.ZIP_DEFLATED) as archive:
-        archive.writestr("rsmf_manifest.json", json.dumps(manifest, ensure_ascii=False, indent=1))
+        archive.writestr(MANIFEST_NAME, json.dumps(manifest, ensure_ascii=False, indent=1))
         for zip_id, item in attachments:
             try:
                 archive.writestr(zip_id, evidence.read(item.sha256))
@@ -178,8 +256,8 @@ def rsmf_file(planned: PlannedDocument, mask: Masker, evidence: EvidenceStore, f
     stamps = [e["timestamp"] for e in manifest["events"] if "timestamp" in e]
     people = manifest["participants"]
     message = EmailMessage(policy=SMTP)
-    message["From"] = people[0]["display"] if people else "unknown"
-    message["To"] = ", ".join(p["display"] for p in people) or "unknown"
+    message["From"] = _address(people[0]) if people else "unknown"  # the sender of the first message
+    message["To"] = ", ".join(_address(p) for p in people) or "unknown"
     message["Subject"] = f"{manifest['conversations'][0]['display']} ({planned.day})"
     if planned.date:
         message["Date"] = format_datetime(planned.date)
@@ -193,11 +271,15 @@ def rsmf_file(planned: PlannedDocument, mask: Masker, evidence: EvidenceStore, f
     message["X-RSMF-Application"] = manifest["conversations"][0]["platform"]
     message["X-RSMF-Participants"] = ", ".join(p["display"] for p in people)
     message["X-RSMF-Custodian"] = ", ".join(planned.custodians) or "unknown"
-    message["X-RSMF-EventCollectionID"] = f"{manifest['conversations'][0]['id']}/{planned.day}"
+    message["X-RSMF-EventCollectionID"] = manifest["eventcollectionid"]
     lines = [f"{e.get('timestamp', '')} {_display(people, e['participant'])}: {e['body']}" for e in manifest["events"]]
     message.set_content("\n".join(lines) or "(no messages)")
     message.add_attachment(inner.getvalue(), maintype="application", subtype="zip", filename="rsmf.zip")
     return message.as_bytes(), len(manifest["events"])
+
+
+def _address(person: dict) -> str:
+    return formataddr((person["display"], person["email"])) if "email" in person else person["display"]
 
 
 def _display(people: list[dict], participant_id: str) -> str:
@@ -216,7 +298,7 @@ def _leak_check(archive: Path, redacted: list[str]) -> None:
                     texts.append(part.get_content())
                 elif part.get_filename() == "rsmf.zip":
                     with zipfile.ZipFile(io.BytesIO(part.get_payload(decode=True))) as inner:
-                        texts.append(inner.read("rsmf_manifest.json").decode("utf-8"))
+                        texts.append(inner.read(MANIFEST_NAME).decode("utf-8"))
             text = normal(" ".join(texts))
             for needle in checker.needles:
                 if checker.pattern(needle).search(text):
