@@ -4,34 +4,26 @@ from __future__ import annotations
 
 import fnmatch
 import io
-import time
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, BinaryIO, Iterator
 from urllib.parse import quote
 
-import smbclient
 from smbprotocol.exceptions import SMBAuthenticationError, SMBException, SMBOSError, SMBResponseException
 from smbprotocol.header import NtStatus
-from smbprotocol.file_info import FileAttributes, InfoType
-from smbprotocol.open import FilePipePrinterAccessMask, SMB2QueryInfoRequest, SMB2QueryInfoResponse
-from smbprotocol.security_descriptor import SMB2CreateSDBuffer
-from smbclient._io import SMBFileTransaction, SMBRawIO
 
 from crawler.base import Checkpoint, Collected, CollectionProblem, Removed
 from crawler.credentials import Secret, SourceLoginFailed, SourceUnreachable
 from crawler.custodians import CustodianRules
+from crawler.smb_wire import DirEntry, PendingFetch, SmbChannel, SmbStatusError
 from disclose.items import stable_id
 
 SKIP_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini", "~$lock"}
 CHECKPOINT_EVERY = 250  # files between saved positions: small enough that little is repeated after a stop
-OWNER_SECURITY_INFORMATION = 0x00000001
-SECURITY_BUFFER = 4096
 PREFETCH_BYTES = 64 * 1024  # files smaller than this are read in the same round trip as their owner
-_DIRECTORY = FileAttributes.FILE_ATTRIBUTE_DIRECTORY
-_REPARSE_POINT = FileAttributes.FILE_ATTRIBUTE_REPARSE_POINT
+_DIRECTORY = 0x00000010  # FILE_ATTRIBUTE_DIRECTORY
+_REPARSE_POINT = 0x00000400  # FILE_ATTRIBUTE_REPARSE_POINT
 
 
 @dataclass(frozen=True)
@@ -86,6 +78,7 @@ _PLAIN_STATUS = {
     0xC0000056: "being deleted",
     0xC00000BA: "is a folder",
     0xC000000D: "the server rejected the path",
+    0xC0000257: "a DFS link to another server (crawl the share it points to)",
 }
 
 
@@ -131,11 +124,9 @@ class SmbCrawler:
     encrypt: bool | None = None  # None: encrypt when the share requires it
     connection_timeout: int = 30
     checkpoint_every: int = CHECKPOINT_EVERY
-    fetch_ahead: int = 16  # files fetched ahead of the one being yielded (bounded: at most this many in memory)
-    fetch_threads: int = 4
+    fetch_ahead: int = 32  # files asked for ahead of the one being yielded (bounded: at most this many in memory)
     source_kind: str = "smb"
-    _connection_cache: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
-    _fetchers: ThreadPoolExecutor | None = field(default=None, init=False, repr=False)
+    _channel: SmbChannel | None = field(default=None, init=False, repr=False)
 
     @property
     def source_uri(self) -> str:
@@ -150,46 +141,41 @@ class SmbCrawler:
     def _account(self) -> str:
         return f"{self.domain}\\{self.username}" if self.domain else self.username
 
-    def _session(self) -> dict[str, Any]:
-        # Passed to every smbclient call so the pooled connection for this port and user is used.
-        return {"port": self.port, "connection_cache": self._connection_cache}
-
     def connect(self) -> None:
-        """Log in to the server; a refused login or an unreachable server stops the crawl with a clear reason."""
+        """Log in to the server; a refused login or an unreachable server stops the crawl with a clear reason.
+
+        Signing is always on (servers that do not require it still accept it, and it stops tampering);
+        encryption when asked for or when the share requires it.
+        """
         try:
-            smbclient.register_session(
-                self.target.server,
-                username=self._account,
-                password=self.password.reveal(),
-                port=self.port,
-                encrypt=self.encrypt,
-                require_signing=True,  # always sign: servers that do not require it still accept it, and it stops tampering
-                connection_timeout=self.connection_timeout,
-                connection_cache=self._connection_cache,
+            self._channel = SmbChannel.open(
+                self.target.server, self.port, self.target.share, self._account, self.password.reveal(),
+                encrypt=self.encrypt, timeout=self.connection_timeout,
             )
         except SMBAuthenticationError as error:
             raise SourceLoginFailed(f"{self.target.server} refused the login for {self._account}: {error}") from None
         except SMBResponseException as error:
             if error.status in (0xC000006D, 0xC000006E, 0xC0000072, 0xC0000193, 0xC0000071, 0xC0000224):
                 raise SourceLoginFailed(f"{self.target.server} refused the login for {self._account}") from None
-            raise SourceUnreachable(f"{self.target.server}: {_reason(error)}") from None
+            raise SourceUnreachable(f"{self.target.unc()}: {_reason(error)}") from None
         except (OSError, SMBException, ValueError) as error:
             raise SourceUnreachable(f"cannot reach {self.target.server}:{self.port}: {_reason(error)}") from None
         try:
-            smbclient.stat(self.target.unc(self.target.folder), **self._session())
-        except SMBOSError as error:
+            self._channel.check_folder(self.target.folder)
+        except (SmbStatusError, SMBException) as error:
+            self.close()
             raise SourceUnreachable(f"cannot open {self.target.unc(self.target.folder)}: {_reason(error)}") from None
 
-    def _pool(self) -> ThreadPoolExecutor:
-        if self._fetchers is None:
-            self._fetchers = ThreadPoolExecutor(max_workers=self.fetch_threads, thread_name_prefix="smb-fetch")
-        return self._fetchers
-
     def close(self) -> None:
-        if self._fetchers is not None:
-            self._fetchers.shutdown(wait=True, cancel_futures=True)
-            self._fetchers = None
-        smbclient.reset_connection_cache(connection_cache=self._connection_cache)
+        if self._channel is not None:
+            self._channel.close()
+            self._channel = None
+
+    @property
+    def channel(self) -> SmbChannel:
+        if self._channel is None:
+            raise SourceUnreachable(f"not connected to {self.target.server}")
+        return self._channel
 
     # -- crawl --------------------------------------------------------------------------------
     def crawl(self, state: dict[str, Any] | None = None) -> Iterator[Collected | CollectionProblem | Checkpoint | Removed]:
@@ -233,35 +219,33 @@ class SmbCrawler:
         return not any(fnmatch.fnmatch(relative, pattern) for pattern in self.exclude)
 
     def _walk(self, top: str, walk: _Walk) -> Iterator[Collected | CollectionProblem]:
+        """Depth first, in name order; each folder listed once with every entry's size, times and file id."""
         pending = [top]
         while pending:
             folder = pending.pop()
             try:
-                with smbclient.scandir(self.target.unc(folder), **self._session()) as listing:
-                    entries = sorted(listing, key=lambda entry: entry.name)
-            except (SMBOSError, SMBResponseException) as error:
+                entries = sorted(self.channel.list_folder(folder), key=lambda entry: entry.name)
+            except (SmbStatusError, SMBException) as error:
                 walk.unreadable_folders.append(folder)
                 yield CollectionProblem(source=self.target.unc(folder), reason=f"cannot list folder: {_reason(error)}")
                 continue
             subfolders = []
-            files: list[tuple[str, Any]] = []
+            files: list[tuple[str, DirEntry]] = []
             for entry in entries:
                 location = f"{folder}/{entry.name}" if folder else entry.name
-                info = entry.smb_info
-                attributes = info.file_attributes
-                if attributes & _REPARSE_POINT:
+                if entry.attributes & _REPARSE_POINT:
                     walk.unreadable_files.add(location)
                     yield CollectionProblem(source=self.target.unc(location), reason="link or reparse point not followed")
-                elif attributes & _DIRECTORY:
+                elif entry.attributes & _DIRECTORY:
                     subfolders.append(location)
                 elif entry.name not in SKIP_NAMES and self._wanted(self._relative(location)):
-                    files.append((location, info))
+                    files.append((location, entry))
             yield from self._files(files, walk)
-            pending.extend(reversed(subfolders))  # depth first, in name order
+            pending.extend(reversed(subfolders))
 
-    def _files(self, files: list[tuple[str, Any]], walk: _Walk) -> Iterator[Collected | CollectionProblem]:
-        """Each file in order, with the next few fetched ahead on other threads so round trips overlap."""
-        window: deque[tuple[str, Any, str, Future | None]] = deque()
+    def _files(self, files: list[tuple[str, DirEntry]], walk: _Walk) -> Iterator[Collected | CollectionProblem]:
+        """Each file in order, with requests for the next few already sent so their round trips overlap."""
+        window: deque[tuple[str, DirEntry, str, PendingFetch | None]] = deque()
         upcoming = iter(files)
 
         def fill() -> None:
@@ -269,41 +253,57 @@ class SmbCrawler:
                 following = next(upcoming, None)
                 if following is None:
                     return
-                location, info = following
-                fingerprint = _fingerprint(info.file_id, info.end_of_file, info.last_write_time)
+                location, entry = following
+                fingerprint = _fingerprint(entry.file_id, entry.end_of_file, entry.last_write_time)
                 known = walk.previous.get(location)
                 unchanged = known is not None and known[0] == fingerprint
-                future = None if unchanged else self._pool().submit(self._fetch_when_credited, self.target.unc(location), info.end_of_file)
-                window.append((location, info, fingerprint, future))
+                window.append((location, entry, fingerprint, None if unchanged else self._fetch(location, entry.end_of_file)))
 
         fill()
         while window:
-            location, info, fingerprint, future = window.popleft()
+            location, entry, fingerprint, fetch = window.popleft()
             fill()
-            yield from self._file(location, info, fingerprint, future, walk)
+            yield from self._file(location, entry, fingerprint, fetch, walk)
+
+    def _fetch(self, location: str, size: int) -> PendingFetch | None:
+        """Ask now for the owner and, for a small file, its content, in one compound round trip.
+
+        Opened for reading only (nothing on the share changes); a file of PREFETCH_BYTES or more, or one that grew
+        past it since it was listed, is left for the opener to stream. None when there is nothing to ask.
+        """
+        prefetch = min(PREFETCH_BYTES, self.channel.max_read) if 0 < size < PREFETCH_BYTES else 0
+        if not self.read_owner and not prefetch:
+            return None
+        return self.channel.fetch(location, owner=self.read_owner, prefetch=prefetch)
 
     def _file(
-        self, location: str, info: Any, fingerprint: str, fetched: Future | None, walk: _Walk
+        self, location: str, entry: DirEntry, fingerprint: str, fetch: PendingFetch | None, walk: _Walk
     ) -> Iterator[Collected | CollectionProblem]:
         unc = self.target.unc(location)
         content: bytes | None = None
-        if fetched is None:
-            owner = walk.previous[location][1] or None  # unchanged since the last crawl: nothing asked of the server
-        else:
+        owner: str | None = None
+        known = walk.previous.get(location)
+        if known is not None and known[0] == fingerprint:
+            owner = known[1] or None  # unchanged since the last crawl: nothing asked of the server
+        elif fetch is not None:
             try:
-                owner, content = fetched.result()
-            except (SMBOSError, SMBResponseException, SMBException) as error:
+                owner, content = fetch.result()
+                if content is None and entry.end_of_file == 0:
+                    content = b""  # only the owner was asked for: there was nothing to read
+            except (SmbStatusError, SMBException) as error:
                 walk.unreadable_files.add(location)
-                status = getattr(error, "ntstatus", getattr(error, "status", 0))
+                status = getattr(error, "status", 0)
                 gone = status in (0xC0000034, 0xC000003A)
                 yield CollectionProblem(source=unc, reason=("vanished while crawling: " if gone else "cannot read file: ") + _reason(error))
                 return
+        elif entry.end_of_file == 0:
+            content = b""
         attribution = self.rules.attribute(unc, owner)
         walk.seen[location] = [fingerprint, owner or ""]
         metadata: dict[str, Any] = {
             "unc_path": unc,
             "relative_path": self._relative(location),
-            "smb_file_id": info.file_id,
+            "smb_file_id": entry.file_id,
             "fingerprint": fingerprint,
             "custodian_detail": attribution.detail,
         }
@@ -314,79 +314,20 @@ class SmbCrawler:
             source_kind="smb",
             filename=location.rsplit("/", 1)[-1],
             custodians=attribution.custodians,
-            opener=(lambda data=content: io.BytesIO(data)) if content is not None else (lambda: self._open(unc)),
+            opener=(lambda data=content: io.BytesIO(data)) if content is not None else (lambda: self._open(location)),
             display_path=unc,
-            size=info.end_of_file,
-            created=info.creation_time,
-            modified=info.last_write_time,
-            accessed=info.last_access_time,
+            size=entry.end_of_file,
+            created=entry.creation_time,
+            modified=entry.last_write_time,
+            accessed=entry.last_access_time,
             custodian_rule=attribution.rule,
             metadata=metadata,
         )
 
     # -- reading ------------------------------------------------------------------------------
-    def _open(self, unc: str) -> BinaryIO:
+    def _open(self, location: str) -> BinaryIO:
         """The file opened for reading only, sharing read/write/delete so the owner's own work is not blocked."""
         try:
-            return smbclient.open_file(unc, mode="rb", share_access="rwd", buffering=256 * 1024, **self._session())
-        except SMBException as error:
+            return self.channel.open_stream(location)
+        except (SmbStatusError, SMBException) as error:
             raise OSError(_reason(error)) from None
-
-    def _fetch_when_credited(self, unc: str, size: int) -> tuple[str | None, bytes | None]:
-        """`_fetch`, waiting briefly when the server has not yet granted enough credits for requests in flight."""
-        for attempt in range(20):
-            try:
-                return self._fetch(unc, size)
-            except SMBException as error:
-                if "credits" not in str(error) or attempt == 19:
-                    raise
-                time.sleep(0.01 * (attempt + 1))
-        raise AssertionError("unreachable")
-
-    def _fetch(self, unc: str, size: int) -> tuple[str | None, bytes | None]:
-        """The owner SID and, for a small file, its whole content, in one compound open/query/read/close round trip.
-
-        Opened for reading only (nothing on the share changes); a file bigger than PREFETCH_BYTES, or one that grew
-        past it since it was listed, is left for the opener to stream.
-        """
-        access = FilePipePrinterAccessMask.FILE_READ_ATTRIBUTES
-        if self.read_owner:
-            access |= FilePipePrinterAccessMask.READ_CONTROL
-        prefetch = 0 < size < PREFETCH_BYTES
-        if prefetch:
-            access |= FilePipePrinterAccessMask.FILE_READ_DATA
-        raw = SMBRawIO(unc, mode="r", share_access="rwd", desired_access=access, **self._session())
-        with SMBFileTransaction(raw) as transaction:
-            if self.read_owner:
-                transaction += (self._owner_request(), self._owner_response(raw))
-            if prefetch:
-                transaction += raw.fd.read(0, min(PREFETCH_BYTES, raw.fd.connection.max_read_size), send=False)
-        results = list(transaction.results or [])
-        owner = results.pop(0) if self.read_owner else None
-        content: bytes | None = results.pop(0) if prefetch else (b"" if size == 0 else None)
-        if content is not None and len(content) >= min(PREFETCH_BYTES, raw.fd.connection.max_read_size):
-            content = None  # it grew since it was listed: stream it whole instead
-        return owner, content
-
-    @staticmethod
-    def _owner_request() -> SMB2QueryInfoRequest:
-        request = SMB2QueryInfoRequest()
-        request["info_type"] = InfoType.SMB2_0_INFO_SECURITY
-        request["file_info_class"] = 0
-        request["output_buffer_length"] = SECURITY_BUFFER
-        request["additional_information"] = OWNER_SECURITY_INFORMATION
-        request["file_id"] = b"\xff" * 16  # the file opened earlier in the same compound request
-        return request
-
-    @staticmethod
-    def _owner_response(raw: SMBRawIO) -> Any:
-        def received(sent: Any) -> str | None:
-            response = raw.fd.connection.receive(sent)
-            answer = SMB2QueryInfoResponse()
-            answer.unpack(response["data"].get_value())
-            descriptor = SMB2CreateSDBuffer()
-            descriptor.unpack(answer["buffer"].get_value())
-            owner = descriptor.get_owner()
-            return str(owner) if owner is not None else None
-
-        return received
