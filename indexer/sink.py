@@ -72,7 +72,7 @@ class Sink:
             self.totals.new_ids.extend(outcome.new_ids)
             self.totals.reindex_ids.update(outcome.merged_ids)
             if self.index is not None:
-                self.index.upsert([item for item in items if item.id in fresh])
+                self.index.add_new([item for item in items if item.id in fresh])
 
     def _mark_duplicates(self, session, items: Sequence[Item]) -> None:  # type: ignore[no-untyped-def]
         """The first copy stays primary and collects every custodian and location that holds it."""

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Sequence
+from typing import Callable, Iterable, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import Column, Table, select
 from sqlalchemy.orm import Session
 
 from disclose.items import Item, Kind, Participants, Status
@@ -212,7 +212,46 @@ def save_items(session: Session, items: Sequence[Item]) -> SaveOutcome:
             row.custodians = known + extra
             merged.append(item.id)
     if fresh:
-        # A Core executemany on the table: the ORM bulk path adds per-row bookkeeping this insert
-        # does not need (the rows are not loaded into the session).
-        session.execute(ItemRow.__table__.insert(), [_row_values(item) for item in fresh.values()])
+        insert_rows(session, ItemRow.__table__, [_row_values(item) for item in fresh.values()])
     return SaveOutcome(new_ids=list(fresh), merged_ids=merged)
+
+
+def insert_rows(session: Session, table: Table, rows: list[dict[str, object]]) -> None:
+    """Insert many rows in one DBAPI executemany.
+
+    On a positional driver (SQLite) the values go through the columns' own SQLAlchemy bind
+    processors, so what is stored is byte-for-byte what a Core insert stores, without Core's
+    per-row parameter bookkeeping (a third of the time of a million-message import). Other drivers
+    take the Core executemany.
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    if not dialect.positional:
+        connection.execute(table.insert(), rows)
+        return
+    columns = list(table.columns)
+    names = [column.name for column in columns]
+    processors = [column.type._cached_bind_processor(dialect) for column in columns]
+    defaults = [_python_default(column) for column in columns]
+    tuples = []
+    for row in rows:
+        values = []
+        for name, process, default in zip(names, processors, defaults):
+            value = row[name] if name in row else (default() if default else None)
+            values.append(process(value) if process is not None and value is not None else value)
+        tuples.append(tuple(values))
+    statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
+    connection.exec_driver_sql(statement, tuples)
+
+
+def _python_default(column: Column) -> Callable[[], object] | None:
+    default = column.default
+    if default is None:
+        return None
+    if default.is_callable:
+        function = default.arg
+        return lambda: function(None)
+    if default.is_scalar:
+        value = default.arg
+        return lambda: value
+    return None

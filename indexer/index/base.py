@@ -88,6 +88,9 @@ class SearchIndex(Protocol):
     def upsert(self, items: Sequence[Item]) -> None:
         """Add or replace items by id. Visible to search after `commit`."""
 
+    def add_new(self, items: Sequence[Item]) -> None:
+        """Index items the index has never held (just saved as new): a backend may skip the delete."""
+
     def delete(self, ids: Sequence[str]) -> None: ...
 
     def commit(self) -> None: ...

@@ -134,6 +134,9 @@ class ElasticIndex:
     def upsert(self, items: Sequence[Item]) -> None:
         self._bulk({"_op_type": "index", "_index": self.name, "_id": item.id, "_source": es_source(document_for(item))} for item in items)
 
+    def add_new(self, items: Sequence[Item]) -> None:
+        self.upsert(items)  # an index op by _id is already an insert-or-replace
+
     def delete(self, ids: Sequence[str]) -> None:
         self._bulk({"_op_type": "delete", "_index": self.name, "_id": item_id} for item_id in ids)
 
