@@ -46,3 +46,25 @@ def test_snippet_is_centred_on_matches_in_long_text() -> None:
     assert "<mark>rent</mark> <mark>arrears</mark>" in result.snippet
     assert result.snippet.startswith("…") and result.snippet.endswith("…")
     assert len(result.snippet) < 400
+
+
+def test_regex_highlighting_agrees_with_the_token_path_on_random_texts() -> None:
+    # Queries without W/ or PRE/ are highlighted by a few regex scans over ASCII text; the token-and-span
+    # path is the reference. Random texts from a tiny vocabulary make repeated, adjacent and punctuated words common.
+    import random
+
+    from disclose.query.matcher import Matcher
+
+    rng = random.Random(5)
+    vocabulary = ["rent", "arrears", "tenant", "tenants", "tenent", "a", "managed", "manager", "o", "brien", "rent2", "x_y"]
+    separators = [" ", " ", " ", ", ", ". ", "-", "'", "\n", " (", ") ", "_"]
+    queries = [
+        "rent", "rent arrears", '"rent arrears"', '"a a"', '"rent rent arrears"', "tenant~1", "tenent~2", "ten*",
+        "t?nant", "manage~stem", "o'brien", '"o\'brien" rent', "rent OR (tenant~1 AND NOT arrears)",
+        '"arrears rent" OR arrears*', 'subject:rent arrears', "rent2 x", "kind:email tenant", "NOT rent",
+    ]
+    for _ in range(300):
+        text = "".join(rng.choice(vocabulary).capitalize() * rng.randint(0, 1) + rng.choice(vocabulary) + rng.choice(separators) for _ in range(rng.randint(1, 25)))
+        for query in queries:
+            matcher = Matcher(parse(query))
+            assert matcher.text_matches(text) == matcher.token_matches(text), (query, text)

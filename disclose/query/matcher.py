@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from typing import Callable
 
 from disclose.query.folding import _WORD as _WORD_RE
 from disclose.query.folding import Token, stem, tokens
@@ -212,26 +213,12 @@ class Matcher:
 
         return evaluate(self.tree)
 
-    def _simple_words_regex(self) -> re.Pattern[str] | None:
-        """For queries whose marked words are single words or wildcards: one regex finds them all."""
-        if not hasattr(self, "_simple"):
-            parts: list[str] | None = []
-            for leaf in positive_leaves(self.tree):
-                if isinstance(leaf, (Keyword, DateRange)) or getattr(leaf, "field", TEXT) != TEXT:
-                    continue
-                if isinstance(leaf, Word) and len(leaf.terms) == 1 and leaf.terms[0].isascii():
-                    parts.append(re.escape(leaf.terms[0]))
-                elif isinstance(leaf, Wildcard) and leaf.pattern.isascii():
-                    parts.append(wildcard_regex(leaf.pattern).pattern)
-                elif isinstance(leaf, Word) and not leaf.terms:
-                    continue
-                else:
-                    parts = None
-                    break
-            if parts is not None and _has_near(self.tree):
-                parts = None
-            self._simple = re.compile(r"(?<![^\W_])(?:" + "|".join(parts) + r")(?![^\W_])") if parts else None
-        return self._simple
+    def _ascii_plan(self) -> "_AsciiPlan | None":
+        """For queries without W/ or PRE/ whose marked text leaves are ASCII: regexes that find every match in a
+        lower-cased ASCII text without building a token per word (None: use the token path)."""
+        if not hasattr(self, "_plan"):
+            self._plan = _AsciiPlan.of(self.tree)
+        return self._plan
 
     def _candidate_regex(self) -> re.Pattern[str] | None:
         """A regex that finds every word any marked leaf could match (a superset), or None when some leaf
@@ -270,9 +257,14 @@ class Matcher:
     def text_matches(self, text: str) -> list[tuple[int, int]]:
         """Character ranges of `text` (an item's text) that the query's positive words match, in order."""
         ascii_text = text.isascii()
-        simple = self._simple_words_regex() if ascii_text else None
-        if simple is not None:
-            return [m.span() for m in simple.finditer(text.lower())]
+        plan = self._ascii_plan() if ascii_text else None
+        if plan is not None:
+            return plan.matches(text.lower())
+        return self.token_matches(text)
+
+    def token_matches(self, text: str) -> list[tuple[int, int]]:
+        """`text_matches` by word tokens and spans: the general path, and the reference the regex plan must agree with."""
+        ascii_text = text.isascii()
         candidates = self._candidate_regex() if ascii_text else None
         stream = self._candidate_tokens(text.lower(), candidates) if candidates is not None else tokens(text)
         positions: set[int] = set()
@@ -294,3 +286,121 @@ class Matcher:
         collect(self.tree)
         by_position = {t.position: t for t in stream}
         return [(by_position[p].start, by_position[p].end) for p in sorted(positions)]
+
+
+# Every ASCII byte that is not a letter or digit becomes a space: bytes.split() then yields the index words.
+_SEPARATORS = bytes(c if chr(c).isascii() and chr(c).isalnum() else 32 for c in range(256))
+_AFTER = r"(?![^\W_])"  # not followed by a letter or digit: the end of an index word
+
+
+def _starts_word(text: str, start: int) -> bool:
+    # Checked in Python rather than by a look-behind so each regex starts with a literal and scans fast.
+    return start == 0 or not text[start - 1].isalnum()
+
+
+def _word_test(leaf: Node) -> "Callable[[str], bool]":
+    """The single-word test of a wildcard, fuzzy or stemmed leaf, uncached (callers keep their own sets)."""
+    if isinstance(leaf, Wildcard):
+        fullmatch = wildcard_regex(leaf.pattern).fullmatch
+        return lambda word: fullmatch(word) is not None
+    if isinstance(leaf, Fuzzy):
+        term, distance = leaf.term, leaf.distance
+        return lambda word: abs(len(word) - len(term)) <= distance and osa_distance(word, term, distance) <= distance
+    if isinstance(leaf, Stem):
+        target = stem(leaf.term)
+        return lambda word: stem(word) == target
+    raise TypeError(f"not a single-word leaf: {leaf!r}")
+
+
+@dataclass
+class _TestedWords:
+    """Which words one leaf was found to match or not, kept across queries: the same words recur in every item."""
+
+    hits: set[bytes] = field(default_factory=set)
+    misses: set[bytes] = field(default_factory=set)
+
+
+_TESTED: dict[Node, _TestedWords] = {}
+_TESTED_LEAVES = 256  # forget the oldest leaf past this many
+_TESTED_WORDS = 500_000  # and a leaf's words past this many
+
+
+def _tested_words(leaf: Node) -> _TestedWords:
+    tested = _TESTED.pop(leaf, None)
+    if tested is None or len(tested.misses) + len(tested.hits) > _TESTED_WORDS:
+        tested = _TestedWords()
+    _TESTED[leaf] = tested  # re-inserted: dicts keep insertion order, so the first key is the least recently used
+    while len(_TESTED) > _TESTED_LEAVES:
+        del _TESTED[next(iter(_TESTED))]
+    return tested
+
+
+@dataclass
+class _AsciiPlan:
+    """How to find a proximity-free query's matches in lower-cased ASCII text without a token per word.
+
+    Without W/ or PRE/, the marked words are the union of each positive text leaf's matches on its own.
+    Plain words and wildcards that start with a letter are one regex that begins with a literal (so it
+    scans fast); whether a hit starts a word is checked in Python instead of by a look-behind. Fuzzy,
+    stemmed and leading-wildcard leaves test each distinct word of the text (from one bytes split) once,
+    remembering the answer, and the words that matched join the regex. A phrase is its words with
+    nothing but separators between them, which one regex says directly."""
+
+    exact: tuple[str, ...]  # regexes of plain words and wildcards with a literal start
+    tested: tuple[tuple[Node, "Callable[[str], bool]"], ...]  # leaves whose words are tested one by one
+    phrases: tuple[re.Pattern[str], ...]
+    regexes: dict[frozenset[bytes], re.Pattern[str] | None] = field(default_factory=dict)
+
+    @staticmethod
+    def of(tree: Node) -> "_AsciiPlan | None":
+        if _has_near(tree):
+            return None
+        exact: list[str] = []
+        tested: list[tuple[Node, Callable[[str], bool]]] = []
+        phrases: list[re.Pattern[str]] = []
+        for leaf in positive_leaves(tree):
+            if isinstance(leaf, (Keyword, DateRange)) or getattr(leaf, "field", TEXT) != TEXT:
+                continue
+            if isinstance(leaf, (Word, Phrase)):
+                if not all(t.isascii() for t in leaf.terms):
+                    return None
+                if len(leaf.terms) == 1:
+                    exact.append(re.escape(leaf.terms[0]))
+                elif leaf.terms:
+                    phrases.append(re.compile(r"[\W_]+".join(f"({re.escape(t)})" for t in leaf.terms) + _AFTER))
+            elif isinstance(leaf, Wildcard) and leaf.pattern[:1].isalnum():
+                exact.append(wildcard_regex(leaf.pattern).pattern)
+            elif isinstance(leaf, (Wildcard, Fuzzy, Stem)):
+                tested.append((leaf, _word_test(leaf)))
+        return _AsciiPlan(tuple(exact), tuple(tested), tuple(phrases))
+
+    def _tested_matches(self, lowered: str) -> frozenset[bytes]:
+        words = set(lowered.encode("ascii").translate(_SEPARATORS).split())
+        found: set[bytes] = set()
+        for leaf, test in self.tested:
+            known = _tested_words(leaf)
+            for word in words - known.misses - known.hits:
+                (known.hits if test(word.decode()) else known.misses).add(word)
+            found |= words & known.hits
+        return frozenset(found)
+
+    def _regex_for(self, words: frozenset[bytes]) -> re.Pattern[str] | None:
+        if words not in self.regexes:
+            alternatives = [*self.exact, *(re.escape(w.decode()) for w in sorted(words))]
+            self.regexes[words] = re.compile("(?:" + "|".join(alternatives) + ")" + _AFTER) if alternatives else None
+        return self.regexes[words]
+
+    def matches(self, lowered: str) -> list[tuple[int, int]]:
+        found: set[tuple[int, int]] = set()
+        regex = self._regex_for(self._tested_matches(lowered) if self.tested else frozenset())
+        if regex is not None:
+            # The end check makes an alternation take whole words only; a hit inside a word ends at that
+            # word's end, so skipping it never hides a real match.
+            found.update(m.span() for m in regex.finditer(lowered) if _starts_word(lowered, m.start()))
+        for phrase in self.phrases:
+            at = phrase.search(lowered)
+            while at is not None:  # again from the next character: phrases may overlap ("a a" in "a a a")
+                if _starts_word(lowered, at.start()):
+                    found.update(at.span(g) for g in range(1, phrase.groups + 1))
+                at = phrase.search(lowered, at.start() + 1)
+        return sorted(found)
