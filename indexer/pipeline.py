@@ -6,16 +6,18 @@ same tasks run in-process on a small thread pool; with a broker they run on work
 
 from __future__ import annotations
 
+import gc
 import shutil
 import tempfile
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from importlib import import_module
 from pathlib import Path
-from typing import Any, BinaryIO, Callable
+from typing import Any, BinaryIO, Callable, Iterator
 
 from sqlalchemy import select
 
@@ -306,6 +308,10 @@ class Pipeline:
 
     # -- orchestration ---------------------------------------------------------------------------
     def run(self, crawler: Crawler, progress: Callable[[RunReport], None] | None = None) -> RunReport:
+        with _fewer_collections():
+            return self._run(crawler, progress)
+
+    def _run(self, crawler: Crawler, progress: Callable[[RunReport], None] | None = None) -> RunReport:
         started = time.monotonic()
         report = RunReport(run_id=uuid.uuid4().hex, source=crawler.source_uri)
         state = self._start(crawler, report)
@@ -467,6 +473,22 @@ class Pipeline:
         index_items(self.services, ids)
         if commit:
             self.services.index.commit()
+
+
+@contextmanager
+def _fewer_collections() -> Iterator[None]:
+    """Run the cyclic garbage collector less often while ingesting.
+
+    An import allocates millions of short-lived containers (items, their metadata dicts and
+    participant lists) that reference counting frees; at the default thresholds the collector ran
+    every 700 allocations and took a seventh of a chat import's time finding nothing to collect.
+    """
+    before = gc.get_threshold()
+    gc.set_threshold(100_000, 50, 100)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*before)
 
 
 def duplicate_families(services: Services, duplicate_ids: list[str]) -> list[str]:

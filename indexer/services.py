@@ -32,7 +32,28 @@ class Services:
         with self._lock:  # one index (and so one writer) per workspace per process
             if self._index is None:
                 self._index = open_index(self.workspace)
+                if getattr(self._index, "was_reset", False):
+                    self._rebuild_index(self._index)
             return self._index
+
+    def _rebuild_index(self, index: SearchIndex) -> None:
+        """An index emptied by a schema upgrade is refilled from the case store before first use."""
+        from sqlalchemy import select
+
+        from disclose.store.records import iter_items
+        from disclose.store.tables import ItemRow
+
+        with self.store.session() as session:
+            if session.scalar(select(ItemRow.id).limit(1)) is None:
+                return
+            batch = []
+            for item in iter_items(session):
+                batch.append(item)
+                if len(batch) >= 1000:
+                    index.add_new(batch)
+                    batch = []
+            index.add_new(batch)
+        index.commit()
 
     def close(self) -> None:
         if self._index is not None:

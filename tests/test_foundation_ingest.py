@@ -134,3 +134,12 @@ def test_the_same_email_in_two_mailboxes_is_one_hit_with_both_custodians(cli, tm
     assert attachment["total"] == 1  # the duplicate email's attachment is hidden with it
     everything = cli("search", "Quarterly", "--duplicates", "--json").json()
     assert everything["total"] == 2
+
+
+def test_an_index_from_an_older_schema_is_rebuilt_from_the_case_store(cli, folder: Path, home: Path) -> None:
+    """After an upgrade changes the index schema, search still finds everything without a manual reindex."""
+    assert cli("ingest", str(folder), "--custodian", "Jane Smith", "--json").exit_code == 0
+    before = cli("search", "damp OR cabinet", "--json").json()["total"]
+    assert before == 2
+    (home / "index" / "disclose-schema").write_text("1")  # as an older release left it
+    assert cli("search", "damp OR cabinet", "--json").json()["total"] == before
