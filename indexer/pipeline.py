@@ -68,7 +68,8 @@ class RootSpec:
 
 @dataclass
 class RootOutcome:
-    new_ids: list[str] = field(default_factory=list)
+    added: int = 0
+    new_ids: list[str] = field(default_factory=list)  # only when the worker left indexing to the caller
     reindex_ids: list[str] = field(default_factory=list)
     duplicate_ids: list[str] = field(default_factory=list)
     problems: int = 0
@@ -282,6 +283,7 @@ def ingest_root(runtime: Runtime, spec: RootSpec) -> RootOutcome:
     _remember_entry(services, spec)
     totals = sink.totals
     return RootOutcome(
+        added=totals.added,
         new_ids=totals.new_ids, reindex_ids=sorted(totals.reindex_ids), duplicate_ids=totals.duplicate_ids, problems=totals.problems
     )
 
@@ -429,7 +431,7 @@ class Pipeline:
     def _settle(self, futures: list[Future[RootOutcome]], report: RunReport) -> None:
         for future in futures:
             outcome = future.result()
-            report.items_added += len(outcome.new_ids)
+            report.items_added += outcome.added
             report.duplicates += len(outcome.duplicate_ids)
             report.problems += outcome.problems
             report.changed_ids.extend(outcome.reindex_ids)
@@ -461,11 +463,18 @@ class Pipeline:
             package = import_module(ENRICHERS_MODULE)
         except ModuleNotFoundError:
             return
-        with self.services.store.session() as session:
-            run_items = list(session.scalars(select(ItemRow.id).where(ItemRow.created_at >= _run_start(session, report.run_id))))
         for name in getattr(package, "ENRICHERS", []):
-            changed = import_module(name).enrich(self.services, run_items)
-            report.changed_ids.extend(changed or [])
+            enricher = import_module(name)
+            # An enricher names the kinds it reads, so a million-message chat import does not hand
+            # the email threader a million ids.
+            kinds = getattr(enricher, "KINDS", None)
+            with self.services.store.session() as session:
+                query = select(ItemRow.id).where(ItemRow.created_at >= _run_start(session, report.run_id))
+                if kinds:
+                    query = query.where(ItemRow.kind.in_(list(kinds)))
+                run_items = list(session.scalars(query))
+            if run_items:
+                report.changed_ids.extend(enricher.enrich(self.services, run_items) or [])
 
     def _index(self, report: RunReport, *, commit: bool) -> None:
         ids = sorted(set(report.changed_ids))

@@ -28,7 +28,8 @@ def takes_part_in_dedup(item: Item) -> bool:
 
 @dataclass
 class SinkTotals:
-    new_ids: list[str] = field(default_factory=list)
+    added: int = 0
+    new_ids: list[str] = field(default_factory=list)  # kept only when the caller does the indexing
     reindex_ids: set[str] = field(default_factory=set)  # existing items whose index entry must be refreshed
     duplicate_ids: list[str] = field(default_factory=list)
     problems: int = 0
@@ -69,7 +70,9 @@ class Sink:
                 for entry in problems:
                     record_exception(session, entry, self.run_id)
             fresh = set(outcome.new_ids)
-            self.totals.new_ids.extend(outcome.new_ids)
+            self.totals.added += len(outcome.new_ids)
+            if self.index is None:
+                self.totals.new_ids.extend(outcome.new_ids)
             self.totals.reindex_ids.update(outcome.merged_ids)
             if self.index is not None:
                 self.index.add_new([item for item in items if item.id in fresh])
