@@ -26,6 +26,7 @@ from indexer.ingestors.chat.whatsapp_parser import (
     input_lines,
     looks_like_whatsapp,
     scan_layout,
+    sender_person,
 )
 from indexer.registry import Probe, register
 
@@ -95,18 +96,6 @@ class ExportSummary:
                 self.last = message.sent
 
 
-def summarise(lines: Callable[[], Iterable[str]], timezone: str) -> ExportSummary:
-    layout = scan_layout(lines())
-    reader = WhatsAppReader(layout, timezone)
-    summary = ExportSummary(layout)
-    for message in reader.messages(lines()):
-        summary.add(message)
-    summary.error_count = len(reader.errors)
-    summary.errors = reader.errors[:MAX_REPORTED_ERRORS]
-    summary.subject = reader.subject
-    return summary
-
-
 def emit_export(
     item: Item,
     lines: Callable[[], Iterable[str]],
@@ -115,30 +104,39 @@ def emit_export(
     title: str,
     media: Callable[[str], bytes | None] | None,
 ) -> int:
-    """Make `item` the chat_conversation and stream its messages out. Returns the message count."""
+    """Make `item` the chat_conversation and stream its messages out. Returns the message count.
+
+    Two streaming passes: the header scan (date order, senders, group subject), then one parse
+    that emits each message as it is read and sums up the conversation, which is filled in last.
+    """
     zone = getattr(ctx, "timezone", "") or "Europe/London"
-    summary = summarise(lines, zone)
-    people = list(summary.people.values())
+    layout = scan_layout(lines())
+    people = list({(p.name, p.address): p for p in map(sender_person, layout.senders)}.values())
+    item.title = title or layout.subject or "WhatsApp chat with " + ", ".join(p.label() for p in people[:5])
+    reader = WhatsAppReader(layout, zone)
+    summary = ExportSummary(layout)
+    for message in reader.messages(lines()):
+        summary.add(message)
+        emit_message(item, "whatsapp", people, summary.count, message, ctx, media)
+    summary.error_count = len(reader.errors)
+    summary.errors = reader.errors[:MAX_REPORTED_ERRORS]
     conversation = Conversation(
         platform="whatsapp",
-        title=title or summary.subject or "WhatsApp chat with " + ", ".join(p.label() for p in people[:5]),
+        title=item.title,
         messages=[],
-        participants=people,
+        participants=list(summary.people.values()),
         errors=summary.errors,
-        metadata=conversation_metadata(summary.layout, zone),
+        metadata=conversation_metadata(layout, zone),
     )
-    if summary.subject:
-        conversation.metadata["group_subject"] = summary.subject
-    describe_conversation(item, conversation, ctx, people=people, message_count=summary.count, first=summary.first, last=summary.last)
+    if reader.subject:
+        conversation.metadata["group_subject"] = reader.subject
+    describe_conversation(item, conversation, ctx, people=conversation.participants, message_count=summary.count,
+                          first=summary.first, last=summary.last)
     if summary.error_count > len(summary.errors):
         ctx.problem(item, "parse", f"{summary.error_count - len(summary.errors)} more unreadable lines not listed")
     if summary.count == 0:
         ctx.problem(item, "parse", "recognised as a WhatsApp export but no message could be read")
-    reader = WhatsAppReader(summary.layout, zone)
-    position = 0
-    for position, message in enumerate(reader.messages(lines()), start=1):
-        emit_message(item, "whatsapp", people, position, message, ctx, media)
-    return position
+    return summary.count
 
 
 class _ZipMedia:

@@ -207,6 +207,10 @@ class Layout:
     headers: int = 0
     styles: dict[str, int] = field(default_factory=dict)
     clock: str = "24h"
+    # Who writes and what the group is called, read off the headers, so that messages can be
+    # emitted in the same pass that parses them.
+    senders: dict[str, None] = field(default_factory=dict)
+    subject: str = ""
 
     def ymd(self, header: Header) -> tuple[int, int, int]:
         a, b, c = int(header.a), int(header.b), int(header.c)
@@ -298,6 +302,13 @@ def scan_layout(lines: Iterable[str]) -> Layout:
         if header.marker:
             twelve += 1
         evidence.add(header)
+        split = _split_sender(header.rest)
+        if split is not None:
+            layout.senders.setdefault(split[0])
+        else:
+            found = _SUBJECT.search(header.rest)
+            if found:
+                layout.subject = found.group("subject")
     layout.date_order, layout.reason = evidence.decide()
     layout.clock = "12h" if twelve > layout.headers // 2 else "24h"
     return layout
