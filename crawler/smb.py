@@ -244,37 +244,44 @@ class SmbCrawler:
             pending.extend(reversed(subfolders))
 
     def _files(self, files: list[tuple[str, DirEntry]], walk: _Walk) -> Iterator[Collected | CollectionProblem]:
-        """Each file in order, with requests for the next few already sent so their round trips overlap."""
+        """Each file in order, with requests for the next ones already sent so their round trips overlap.
+
+        Requests go out in batches (when half the window has been used) so one write carries many of them.
+        """
         window: deque[tuple[str, DirEntry, str, PendingFetch | None]] = deque()
         upcoming = iter(files)
 
         def fill() -> None:
-            while len(window) < self.fetch_ahead:
+            batch: list[tuple[str, DirEntry, str]] = []
+            while len(window) + len(batch) < self.fetch_ahead:
                 following = next(upcoming, None)
                 if following is None:
-                    return
+                    break
                 location, entry = following
-                fingerprint = _fingerprint(entry.file_id, entry.end_of_file, entry.last_write_time)
-                known = walk.previous.get(location)
-                unchanged = known is not None and known[0] == fingerprint
-                window.append((location, entry, fingerprint, None if unchanged else self._fetch(location, entry.end_of_file)))
+                batch.append((location, entry, _fingerprint(entry.file_id, entry.end_of_file, entry.last_write_time)))
+            asked = [(location, prefetch) for location, entry, fingerprint in batch if (prefetch := self._wants(location, entry, fingerprint, walk)) is not None]
+            fetches = dict(zip((location for location, _ in asked), self.channel.fetch_many([(location, self.read_owner, prefetch) for location, prefetch in asked])))
+            window.extend((location, entry, fingerprint, fetches.get(location)) for location, entry, fingerprint in batch)
 
         fill()
         while window:
             location, entry, fingerprint, fetch = window.popleft()
-            fill()
+            if len(window) < self.fetch_ahead // 2:
+                fill()
             yield from self._file(location, entry, fingerprint, fetch, walk)
 
-    def _fetch(self, location: str, size: int) -> PendingFetch | None:
-        """Ask now for the owner and, for a small file, its content, in one compound round trip.
+    def _wants(self, location: str, entry: DirEntry, fingerprint: str, walk: _Walk) -> int | None:
+        """How many bytes to prefetch with the owner (0: the owner only), or None when nothing is to be asked.
 
-        Opened for reading only (nothing on the share changes); a file of PREFETCH_BYTES or more, or one that grew
-        past it since it was listed, is left for the opener to stream. None when there is nothing to ask.
+        Unchanged since the last crawl: nothing. Otherwise the owner (when wanted) and, for a small file, its
+        content, in one compound round trip; a file of PREFETCH_BYTES or more, or one that grew past it since it
+        was listed, is left for the opener to stream. Everything is opened for reading only.
         """
-        prefetch = min(PREFETCH_BYTES, self.channel.max_read) if 0 < size < PREFETCH_BYTES else 0
-        if not self.read_owner and not prefetch:
+        known = walk.previous.get(location)
+        if known is not None and known[0] == fingerprint:
             return None
-        return self.channel.fetch(location, owner=self.read_owner, prefetch=prefetch)
+        prefetch = min(PREFETCH_BYTES, self.channel.max_read) if 0 < entry.end_of_file < PREFETCH_BYTES else 0
+        return prefetch if (self.read_owner or prefetch) else None
 
     def _file(
         self, location: str, entry: DirEntry, fingerprint: str, fetch: PendingFetch | None, walk: _Walk

@@ -19,6 +19,7 @@ SMBD = Path("/usr/sbin/smbd")
 SMB_USER = "disclosesmb"
 SMB_PASSWORD = "Crawl-Test-Pa55"
 SHARE = "evidence"
+SEALED_SHARE = "sealed"  # the same folder, shared again with encryption required
 
 
 def _free_port() -> int:
@@ -70,6 +71,12 @@ def _config(root: Path, share_dir: Path, port: int) -> str:
     valid users = {SMB_USER}
     create mask = 0644
     directory mask = 0755
+
+[{SEALED_SHARE}]
+    path = {share_dir}
+    read only = yes
+    valid users = {SMB_USER}
+    server smb encrypt = required
 """
 
 
@@ -102,10 +109,10 @@ class SambaServer:
         tail = relative.strip("/").replace("/", "\\")
         return f"\\\\{self.host}\\{self.share}" + (f"\\{tail}" if tail else "")
 
-    def target(self, relative: str = "") -> str:
-        """The `//server/share/path` form the crawl command takes."""
+    def target(self, relative: str = "", share: str = "") -> str:
+        """The `//server/share/path` form the crawl command takes (`share`: another share than the usual one)."""
         tail = relative.strip("/")
-        return f"//{self.host}/{self.share}" + (f"/{tail}" if tail else "")
+        return f"//{self.host}/{share or self.share}" + (f"/{tail}" if tail else "")
 
     def folder(self, relative: str) -> Path:
         """A folder inside the share, owned by the share's user (as if they had saved into it)."""
