@@ -231,14 +231,14 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, object]]) -
         return
     columns = list(table.columns)
     names = [column.name for column in columns]
-    processors = [column.type._cached_bind_processor(dialect) for column in columns]
     defaults = [_python_default(column) for column in columns]
+    processed = [(i, p) for i, p in enumerate(column.type._cached_bind_processor(dialect) for column in columns) if p is not None]
     tuples = []
     for row in rows:
-        values = []
-        for name, process, default in zip(names, processors, defaults):
-            value = row[name] if name in row else (default() if default else None)
-            values.append(process(value) if process is not None and value is not None else value)
+        values = [row[name] if name in row else (default() if default else None) for name, default in zip(names, defaults)]
+        for position, process in processed:
+            if values[position] is not None:
+                values[position] = process(values[position])
         tuples.append(tuple(values))
     statement = f"INSERT INTO {table.name} ({', '.join(names)}) VALUES ({', '.join('?' for _ in names)})"
     connection.exec_driver_sql(statement, tuples)
