@@ -21,6 +21,10 @@ from disclose.items import stable_id
 
 SKIP_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini", "~$lock"}
 CHECKPOINT_EVERY = 250  # files between saved positions: small enough that little is repeated after a stop
+# A checkpoint carries the whole map of known files, so on a big share one is written only every 1/20th of it:
+# the state written over a crawl stays proportional to the share (not its square), and a resumed crawl reads
+# again at most that share of files (the pipeline still stores none of them twice).
+CHECKPOINT_FRACTION = 20
 PREFETCH_BYTES = 64 * 1024  # files smaller than this are read in the same round trip as their owner
 _DIRECTORY = 0x00000010  # FILE_ATTRIBUTE_DIRECTORY
 _REPARSE_POINT = 0x00000400  # FILE_ATTRIBUTE_REPARSE_POINT
@@ -188,7 +192,7 @@ class SmbCrawler:
                 yield found
                 if isinstance(found, Collected):
                     since_checkpoint += 1
-                    if since_checkpoint >= self.checkpoint_every:
+                    if since_checkpoint >= max(self.checkpoint_every, (len(previous) + len(walk.seen)) // CHECKPOINT_FRACTION):
                         since_checkpoint = 0
                         # Mid-walk, everything known before stays known: only a finished walk can say what went.
                         yield Checkpoint({"files": {**previous, **walk.seen}, "complete": False})

@@ -275,3 +275,15 @@ def test_share_paths_parse_in_every_spelling() -> None:
     for bad in ("fs01/share", "//fs01", "//fs01/share/../etc"):
         with pytest.raises(ValueError):
             SmbTarget.parse(bad)
+
+
+def test_checkpoints_on_a_big_share_write_state_in_proportion_to_it_not_its_square(samba: SambaServer) -> None:
+    for number in range(400):
+        samba.write(f"many/{number // 100}/note-{number:03}.txt", f"Note {number}.\n".encode())
+    found = list(_crawler(samba, "many", checkpoint_every=1).crawl({}))
+    checkpoints = [item.state for item in found if isinstance(item, Checkpoint)]
+    assert len(checkpoints[-1]["files"]) == 400 and checkpoints[-1]["complete"] is True
+    # Written after every file, the states would hold 80,000 entries between them; each is the whole map so far.
+    written = sum(len(state["files"]) for state in checkpoints)
+    assert written <= 30 * 400
+    assert len(checkpoints) > 20  # still saved often enough that a stop repeats little
