@@ -16,7 +16,7 @@ from smbprotocol.header import NtStatus
 from crawler.base import Checkpoint, Collected, CollectionProblem, Removed
 from crawler.credentials import Secret, SourceLoginFailed, SourceUnreachable
 from crawler.custodians import CustodianRules
-from crawler.smb_wire import DirEntry, PendingFetch, SmbChannel, SmbStatusError
+from crawler.smb_wire import STATUS_PATH_NOT_COVERED, DirEntry, PendingFetch, SmbChannel, SmbStatusError
 from disclose.items import stable_id
 
 SKIP_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini", "~$lock"}
@@ -82,7 +82,7 @@ _PLAIN_STATUS = {
     0xC0000056: "being deleted",
     0xC00000BA: "is a folder",
     0xC000000D: "the server rejected the path",
-    0xC0000257: "a DFS link to another server (crawl the share it points to)",
+    0xC0000257: "behind a DFS link",
 }
 
 
@@ -166,9 +166,43 @@ class SmbCrawler:
             raise SourceUnreachable(f"cannot reach {self.target.server}:{self.port}: {_reason(error)}") from None
         try:
             self._channel.check_folder(self.target.folder)
-        except (SmbStatusError, SMBException) as error:
+        except SmbStatusError as error:
+            if error.status == STATUS_PATH_NOT_COVERED and self._channel.tree.is_dfs_share:
+                self._channel = self._linked_channel(self._channel)
+            else:
+                self.close()
+                raise SourceUnreachable(f"cannot open {self.target.unc(self.target.folder)}: {_reason(error)}") from None
+        except SMBException as error:
             self.close()
             raise SourceUnreachable(f"cannot open {self.target.unc(self.target.folder)}: {_reason(error)}") from None
+
+    def _linked_channel(self, namespace: SmbChannel) -> SmbChannel:
+        """The folder is behind a DFS link: a channel to the first of the link's targets that opens it.
+
+        Everything is still recorded under the name the crawl was given (the DFS path).
+        """
+        unc = self.target.unc(self.target.folder)
+        tried: list[str] = []
+        try:
+            link, targets = namespace.dfs_link(self.target.folder)
+        except (SmbStatusError, SMBException) as error:
+            namespace.close()
+            raise SourceUnreachable(f"cannot open {unc}: {_reason(error)}") from None
+        namespace.close()
+        for server, share, folder in targets:
+            try:
+                channel = SmbChannel.open(server, self.port, share, self._account, self.password.reveal(), encrypt=self.encrypt, timeout=self.connection_timeout)
+            except (SMBException, OSError, ValueError) as error:
+                tried.append(f"\\\\{server}\\{share}: {_reason(error)}")
+                continue
+            channel.link, channel.link_target = link, folder
+            try:
+                channel.check_folder(self.target.folder)
+                return channel
+            except (SmbStatusError, SMBException) as error:
+                tried.append(f"\\\\{server}\\{share}\\{folder}: {_reason(error)}")
+                channel.close()
+        raise SourceUnreachable(f"cannot open {unc}: a DFS link whose targets could not be opened ({'; '.join(tried) or 'none given'})")
 
     def close(self) -> None:
         if self._channel is not None:

@@ -27,8 +27,10 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterator
 
 from cryptography.hazmat.primitives import cmac
+from smbclient._pool import dfs_request
 from cryptography.hazmat.primitives.ciphers import aead, algorithms
 from smbprotocol.connection import SMB2Echo, SMB2TransformHeader, Connection, Dialects, SigningAlgorithms
+from smbprotocol.dfs import ReferralEntry
 from smbprotocol.exceptions import SMBConnectionClosed, SMBException
 from smbprotocol.header import SMB2HeaderResponse
 from smbprotocol.session import Session
@@ -46,6 +48,7 @@ STATUS_PENDING = 0x00000103
 STATUS_BUFFER_OVERFLOW = 0x80000005
 STATUS_NO_MORE_FILES = 0x80000006
 STATUS_END_OF_FILE = 0xC0000011
+STATUS_PATH_NOT_COVERED = 0xC0000257  # behind a DFS link: ask the DFS share where it leads
 # Access masks, share access, create options ([MS-SMB2] 2.2.13)
 FILE_READ_DATA = FILE_LIST_DIRECTORY = 0x00000001
 FILE_READ_ATTRIBUTES = 0x00000080
@@ -487,6 +490,10 @@ class SmbChannel:
     timeout: float = 60
     listing_buffer: int = LISTING_BUFFER  # bytes of folder entries asked for at a time
     stream_chunk: int = STREAM_CHUNK  # bytes per read when streaming a large file
+    # When this channel serves a DFS link: paths asked for under `link` (as named in the DFS share) are
+    # looked for under `link_target` in this channel's share instead.
+    link: str = ""
+    link_target: str = ""
 
     @classmethod
     def open(
@@ -516,10 +523,28 @@ class SmbChannel:
 
     def _name(self, path: str) -> bytes:
         """The path (relative to the share, `/`-separated) as the server wants it in a CREATE request."""
-        windows = path.strip("/").replace("/", "\\")
+        path = path.strip("/")
+        if self.link and (path.lower() == self.link.lower() or path.lower().startswith(self.link.lower() + "/")):
+            path = (self.link_target + path[len(self.link) :]).strip("/")
+        windows = path.replace("/", "\\")
         if self.tree.is_dfs_share:  # DFS names are given in full, without the leading backslashes
             windows = f"{self.server}\\{self.share}" + (f"\\{windows}" if windows else "")
         return windows.encode("utf-16-le")
+
+    def dfs_link(self, path: str) -> tuple[str, list[tuple[str, str, str]]]:
+        """For a path the DFS share says is behind a link: the link (as a path in this share) and where it
+        leads, as (server, share, folder) in the server's order of preference."""
+        windows = path.strip("/").replace("/", "\\")
+        response = dfs_request(self.tree, f"\\{self.server}\\{self.share}" + (f"\\{windows}" if windows else ""))
+        if response["number_of_referrals"].get_value() == 0:
+            raise SmbStatusError(STATUS_PATH_NOT_COVERED, path)
+        referral = ReferralEntry(response)
+        link = "/".join([part for part in referral.dfs_path.split("\\") if part][2:])
+        targets = []
+        for target in referral.target_list:
+            server, share, *folder = [part for part in target.target_path.split("\\") if part]
+            targets.append((server, share, "/".join(folder)))
+        return link, targets
 
     def send(self, requests: list[tuple[int, bytes, int]]) -> Compound:
         return self.connection.send_compounds([requests], self.session, self.tree, self.timeout)[0]

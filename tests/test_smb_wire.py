@@ -13,7 +13,7 @@ from crawler.credentials import Secret
 from crawler.custodians import CustodianRules
 from crawler.smb import SmbCrawler, SmbTarget
 from crawler.smb_wire import SmbChannel, SmbStatusError
-from servers.samba import SEALED_SHARE, SambaServer, samba  # noqa: F401  (the fixture)
+from servers.samba import DFS_SHARE, SEALED_SHARE, SambaServer, samba  # noqa: F401  (the fixture)
 
 
 @pytest.fixture
@@ -125,3 +125,24 @@ def test_a_share_that_requires_encryption_is_crawled_encrypted(samba: SambaServe
     assert contents["notes.txt"] == b"Sealed notes on the Hillcrest retrofit.\n"
     assert contents["scan.pdf"] == large
     assert collected["notes.txt"].display_path == rf"\\127.0.0.1\{SEALED_SHARE}\sealedfolder\notes.txt"
+
+
+def test_a_folder_behind_a_dfs_link_is_crawled_on_its_target_under_the_name_given(samba: SambaServer) -> None:
+    samba.write("dfstarget/minutes.txt", b"Minutes kept on the file server behind the namespace.\n")
+    samba.write("dfs/local/agenda.txt", b"Agenda kept in the namespace itself.\n")
+    samba.dfs_link("housing", samba.unc("dfstarget"))
+
+    collected, contents, problems = _crawl(samba, "housing", share=DFS_SHARE)
+    assert not problems
+    assert contents == {"minutes.txt": b"Minutes kept on the file server behind the namespace.\n"}
+    item = collected["minutes.txt"]
+    assert item.display_path == rf"\\127.0.0.1\{DFS_SHARE}\housing\minutes.txt"
+    assert item.source == f"smb://127.0.0.1/{DFS_SHARE}/housing/minutes.txt"
+    assert item.metadata["smb_file_id"] == (samba.share_dir / "dfstarget/minutes.txt").stat().st_ino
+
+    # Crawling the namespace itself: its own folders are collected; links met on the way are reported, not followed.
+    collected, contents, problems = _crawl(samba, "", share=DFS_SHARE)
+    assert contents == {"local/agenda.txt": b"Agenda kept in the namespace itself.\n"}
+    assert [(problem.source, problem.reason) for problem in problems] == [
+        (rf"\\127.0.0.1\{DFS_SHARE}\housing", "link or reparse point not followed")
+    ]

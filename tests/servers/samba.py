@@ -20,6 +20,7 @@ SMB_USER = "disclosesmb"
 SMB_PASSWORD = "Crawl-Test-Pa55"
 SHARE = "evidence"
 SEALED_SHARE = "sealed"  # the same folder, shared again with encryption required
+DFS_SHARE = "namespace"  # a DFS root: its folder `dfs` in the share, where links can be made (`dfs_link`)
 
 
 def _free_port() -> int:
@@ -63,6 +64,7 @@ def _config(root: Path, share_dir: Path, port: int) -> str:
     map to guest = never
     usershare path =
     vfs objects =
+    host msdfs = yes
 
 [{SHARE}]
     path = {share_dir}
@@ -77,6 +79,12 @@ def _config(root: Path, share_dir: Path, port: int) -> str:
     read only = yes
     valid users = {SMB_USER}
     server smb encrypt = required
+
+[{DFS_SHARE}]
+    path = {share_dir}/dfs
+    msdfs root = yes
+    read only = yes
+    valid users = {SMB_USER}
 """
 
 
@@ -131,6 +139,11 @@ class SambaServer:
             os.utime(path, (mtime, mtime))
         return path
 
+    def dfs_link(self, name: str, target_unc: str) -> None:
+        """A DFS link `name` at the root of the DFS share, pointing at `\\\\server\\share[\\path]`."""
+        link = self.folder("dfs") / name
+        link.symlink_to("msdfs:" + target_unc.lstrip("\\"))
+
     def user_sid(self) -> str:
         """The SID Samba gives the share's user (what it reports as the owner of the user's files)."""
         listing = subprocess.run(
@@ -146,7 +159,7 @@ def start_samba(root: Path) -> tuple[SambaServer, subprocess.Popen]:
     if not SMBD.exists():
         raise RuntimeError("smbd is not installed (Debian package: samba)")
     account = _system_user(SMB_USER)
-    for name in ("private", "lock", "state", "cache", "run", "log", "share"):
+    for name in ("private", "lock", "state", "cache", "run", "log", "share", "share/dfs"):
         (root / name).mkdir(parents=True, exist_ok=True)
     (root / "private").chmod(0o700)
     share_dir = root / "share"
