@@ -16,7 +16,7 @@ from smbprotocol.header import NtStatus
 from crawler.base import Checkpoint, Collected, CollectionProblem, Removed
 from crawler.credentials import Secret, SourceLoginFailed, SourceUnreachable
 from crawler.custodians import CustodianRules
-from crawler.smb_wire import STATUS_PATH_NOT_COVERED, DirEntry, PendingFetch, SmbChannel, SmbStatusError
+from crawler.smb_wire import STATUS_PATH_NOT_COVERED, DirEntry, PendingFetch, SmbChannel, SmbConnectionLost, SmbStatusError
 from disclose.items import stable_id
 
 SKIP_NAMES = {".DS_Store", "Thumbs.db", "desktop.ini", "~$lock"}
@@ -237,6 +237,9 @@ class SmbCrawler:
                 elif self._wanted(self._relative(location)):
                     yield Removed(self.target.uri(location))
             yield Checkpoint({"files": {**kept, **walk.seen}, "complete": True})
+        except SmbConnectionLost as error:
+            # Not a problem with one file: stop, and let the next run resume from the last checkpoint.
+            raise SourceUnreachable(f"{error} (run the crawl again to carry on from where it stopped)") from None
         finally:
             self.close()
 
@@ -263,6 +266,8 @@ class SmbCrawler:
             folder = pending.pop()
             try:
                 entries = sorted(self.channel.list_folder(folder), key=lambda entry: entry.name)
+            except SmbConnectionLost:
+                raise
             except (SmbStatusError, SMBException) as error:
                 walk.unreadable_folders.append(folder)
                 yield CollectionProblem(source=self.target.unc(folder), reason=f"cannot list folder: {_reason(error)}")
@@ -335,6 +340,8 @@ class SmbCrawler:
                 owner, content = fetch.result()
                 if content is None and entry.end_of_file == 0:
                     content = b""  # only the owner was asked for: there was nothing to read
+            except SmbConnectionLost:
+                raise
             except (SmbStatusError, SMBException) as error:
                 walk.unreadable_files.add(location)
                 status = getattr(error, "status", 0)

@@ -84,6 +84,10 @@ _FILETIME_EPOCH = 116444736000000000
 _UNIX_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
+class SmbConnectionLost(SMBException):
+    """The connection failed (closed, reset, or a reply that did not verify): nothing more can be asked on it."""
+
+
 class SmbStatusError(OSError):
     """The server answered a request with an error status (NTSTATUS), for `path`."""
 
@@ -275,7 +279,7 @@ class WireConnection(Connection):
                 timeout=timeout,
             ):
                 raise SMBException(f"the server granted no credits for {timeout:.0f} s")
-            self._check_worker_running()
+            self._still_up()
             ids = []
             for charge in charges:
                 ids.append(self.sequence_window["low"])
@@ -293,11 +297,20 @@ class WireConnection(Connection):
         """
         frames = [self._frame(requests, session, tree, timeout) for requests in compounds]
         wire = b"".join(len(data).to_bytes(4, "big") + data for _, data in frames)  # Direct TCP: length, then the chain
-        self._check_worker_running()
+        self._still_up()
         transport = self.transport
-        with transport._sock_lock:  # smbprotocol's own sends take the same lock
-            transport._sock.sendall(wire)
+        try:
+            with transport._sock_lock:  # smbprotocol's own sends take the same lock
+                transport._sock.sendall(wire)
+        except OSError as error:
+            raise SmbConnectionLost(f"sending to {self.server_name}: {error}") from None
         return [compound for compound, _ in frames]
+
+    def _still_up(self) -> None:
+        if self._t_exc is not None:
+            raise SmbConnectionLost(f"the connection to {self.server_name} failed: {self._t_exc}")
+        if not self.transport.connected:
+            raise SmbConnectionLost(f"the connection to {self.server_name} is closed")
 
     def _frame(
         self, requests: list[tuple[int, bytes, int]], session: Session, tree: TreeConnect, timeout: float
@@ -400,7 +413,8 @@ class WireConnection(Connection):
             for request in self.outstanding_requests.values():
                 request.response_event.set()
             for compound, _ in list(self._compounds.values()):
-                compound.failure = compound.failure or self._t_exc or SMBConnectionClosed("the SMB connection closed")
+                reason = f"the connection to {self.server_name} failed: {self._t_exc}" if self._t_exc else f"the connection to {self.server_name} closed"
+                compound.failure = compound.failure or SmbConnectionLost(reason)
                 compound.done.set()
 
     def _granted(self, credits: int) -> None:

@@ -9,7 +9,7 @@ from typing import Iterator
 import pytest
 
 from crawler.base import Collected, CollectionProblem
-from crawler.credentials import Secret
+from crawler.credentials import Secret, SourceUnreachable
 from crawler.custodians import CustodianRules
 from crawler.smb import SmbCrawler, SmbTarget
 from crawler.smb_wire import SmbChannel, SmbStatusError
@@ -146,3 +146,21 @@ def test_a_folder_behind_a_dfs_link_is_crawled_on_its_target_under_the_name_give
     assert [(problem.source, problem.reason) for problem in problems] == [
         (rf"\\127.0.0.1\{DFS_SHARE}\housing", "link or reparse point not followed")
     ]
+
+
+def test_a_lost_connection_stops_the_crawl_with_a_reason_instead_of_failing_every_file(samba: SambaServer) -> None:
+    for number in range(60):
+        samba.write(f"dropped/note-{number:02}.txt", f"Note {number}.\n".encode())
+    crawler = SmbCrawler(
+        target=SmbTarget.parse(samba.target("dropped")), username=samba.user, password=Secret(samba.password),
+        rules=CustodianRules(explicit="Jane Smith"), port=samba.port, fetch_ahead=4,
+    )
+    seen: list[Collected | CollectionProblem] = []
+    with pytest.raises(SourceUnreachable) as stopped:
+        for found in crawler.crawl({}):
+            if isinstance(found, (Collected, CollectionProblem)):
+                seen.append(found)
+            if len(seen) == 5:
+                assert samba.drop_connections() >= 1
+    assert "run the crawl again" in str(stopped.value)
+    assert not [found for found in seen if isinstance(found, CollectionProblem)]  # not a problem with any file

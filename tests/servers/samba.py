@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pwd
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -143,6 +144,21 @@ class SambaServer:
         """A DFS link `name` at the root of the DFS share, pointing at `\\\\server\\share[\\path]`."""
         link = self.folder("dfs") / name
         link.symlink_to("msdfs:" + target_unc.lstrip("\\"))
+
+    def drop_connections(self) -> int:
+        """Kill the smbd processes serving clients (not the listener), as a network failure would; how many."""
+        listener = int((self.config.parent / "run" / "smbd.pid").read_text().split()[0])
+        dropped = 0
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    continue
+                if parent == listener and "smbd" in (entry / "comm").read_text(errors="replace"):
+                    os.kill(int(entry.name), signal.SIGKILL)
+                    dropped += 1
+        return dropped
 
     def user_sid(self) -> str:
         """The SID Samba gives the share's user (what it reports as the owner of the user's files)."""
