@@ -6,6 +6,13 @@ its normalised subject plus its participants, so replies from clients that drop 
 An email is *not* inclusive when a later email in its thread contains its whole body (quoted, with
 `>` markers and whitespace ignored) and all of its attachments: a reviewer reading the later one has
 read it.
+
+Memory stays small whatever the size of the case: the emails are streamed once to join their keys
+(ids and key hashes only, in arrays), then the threads a run touched are settled a batch at a
+time, reading bodies only for the emails of that batch. A thread is named after the first key of
+its earliest email, which the ingestor can usually guess on its own (`guessed_thread_id`), so most
+emails are indexed with their final `thread_id` and are neither rewritten nor reindexed here; only
+emails whose `thread_id` or `inclusive` actually changed are written.
 """
 
 from __future__ import annotations
@@ -13,27 +20,37 @@ from __future__ import annotations
 import base64
 import binascii
 import re
-from dataclasses import dataclass, field
+from array import array
+from bisect import bisect_right
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Iterator
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 
 from disclose.items import stable_id
 from disclose.store.tables import ItemRow
+from indexer.sink import WRITE_LOCK
 
 SUBJECT_PREFIX = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|wg|sv|vs|antw|tr|rif|r|i)\s*(?:\[\d+\])?\s*[:：]\s*)+", re.IGNORECASE)
 MAX_INCLUSIVE_THREAD = 2000  # bigger threads keep `inclusive` True rather than cost n² comparisons
+BATCH = 2000  # emails settled (and bodies held) at a time
+QUERY_CHUNK = 900  # ids per IN (...) query, well under every database's parameter limit
+KINDS = ("email",)  # what the pipeline hands this enricher: the emails a run added
 
 
-@dataclass
+@dataclass(frozen=True)
 class EmailFacts:
+    """What settling a thread needs of one email: no text beyond its normalised body."""
+
     id: str
-    keys: list[str]
     date: datetime | None
     content_hash: str
     attachments: frozenset[str]
-    meta: dict[str, Any] = field(default_factory=dict)
+    first_key: str
+    thread_id: str | None  # as stored now
+    inclusive: bool | None  # as stored now
+    body: str = ""  # normalised (quoted_normal); empty when the thread is too big to compare
 
 
 def normalised_subject(subject: str) -> str:
@@ -83,93 +100,215 @@ def thread_keys(meta: dict[str, Any], title: str, participants: dict[str, Any] |
     return keys
 
 
-class _Groups:
-    def __init__(self) -> None:
-        self.parent: dict[str, str] = {}
-
-    def find(self, key: str) -> str:
-        root = key
-        while self.parent.setdefault(root, root) != root:
-            root = self.parent[root]
-        while self.parent[key] != root:  # path compression
-            self.parent[key], key = root, self.parent[key]
-        return root
-
-    def join(self, keys: list[str]) -> None:
-        if not keys:
-            return
-        first = self.find(keys[0])
-        for key in keys[1:]:
-            other = self.find(key)
-            if other != first:
-                low, high = sorted((first, other))
-                self.parent[high] = low  # the smallest key names the group: stable whatever the order
-                first = low
-
-
 def quoted_normal(text: str) -> str:
     """Body text with quote markers, case and whitespace removed, for containment tests."""
     lines = (re.sub(r"^[\s>|]+", "", line) for line in text.splitlines())
     return " ".join(" ".join(lines).lower().split())
 
 
-def _body(row: Any) -> str:
-    offset = int((row.meta or {}).get("body_offset") or 0)
-    return (row.text or "")[offset:]
 
 
-def inclusive_flags(members: list[EmailFacts], bodies: dict[str, str]) -> dict[str, bool]:
+def first_key(meta: dict[str, Any], title: str, participants: dict[str, Any] | None) -> str:
+    """The key a thread is named after when this email is its earliest.
+
+    The conversation of an Outlook Thread-Index, else the first Message-ID in References (the
+    thread's first message), else In-Reply-To, else the email's own Message-ID, else its subject
+    and participants. A reply carrying References or a Thread-Index thus names the same key as the
+    message that started its thread, so the ingestor's guess is usually the final thread id.
+    """
+    conversation = _conversation(str(meta.get("thread_index") or ""))
+    if conversation:
+        return f"ti:{conversation}"
+    for value in [*(meta.get("references") or []), meta.get("in_reply_to") or "", meta.get("message_id") or ""]:
+        message_id = _message_id(str(value))
+        if message_id:
+            return f"mid:{message_id}"
+    return f"subj:{normalised_subject(title)}|{_participants(participants)}"
+
+
+def guessed_thread_id(meta: dict[str, Any], title: str, participants: dict[str, Any] | None) -> str:
+    """The thread id an email will have if it is, or replies to, the first message of its thread."""
+    return stable_id("thread", first_key(meta, title, participants))
+
+
+def thread_id_of(members: list[EmailFacts]) -> str:
+    """Named after the earliest email (undated last, ties by id): the same whatever order emails arrive in."""
+    earliest = min(members, key=lambda m: (m.date is None, m.date.timestamp() if m.date else 0.0, m.id))
+    return stable_id("thread", earliest.first_key)
+
+
+def _contains(later: EmailFacts, email: EmailFacts) -> bool:
+    return (
+        later.id != email.id
+        and later.content_hash != email.content_hash
+        and email.attachments <= later.attachments
+        and email.body in later.body
+    )
+
+
+def inclusive_flags(members: list[EmailFacts]) -> dict[str, bool]:
+    """False for an email whose body and attachments a later email of the thread contains.
+
+    An undated email may be contained by any other; a dated one only by a strictly later dated one.
+    """
     if len(members) > MAX_INCLUSIVE_THREAD:
         return {m.id: True for m in members}
-    normal = {m.id: quoted_normal(bodies.get(m.id, "")) for m in members}
+    dated = sorted((m for m in members if m.date is not None), key=lambda m: m.date)  # type: ignore[arg-type, return-value]
+    stamps = [m.date for m in dated]
     flags = {}
     for email in members:
-        contained = False
-        for later in members:
-            if later.id == email.id or later.content_hash == email.content_hash:
-                continue
-            if email.date is not None and later.date is not None and later.date <= email.date:
-                continue
-            if email.date is not None and later.date is None:
-                continue
-            if email.attachments <= later.attachments and normal[email.id] in normal[later.id]:
-                contained = True
-                break
-        flags[email.id] = not contained
+        later = dated[bisect_right(stamps, email.date) :] if email.date is not None else members  # type: ignore[arg-type]
+        flags[email.id] = not any(_contains(other, email) for other in later)
     return flags
 
 
+# --- joining every email's keys, compactly --------------------------------------------------------
+
+
+def _root(parent: array, position: int) -> int:
+    while parent[position] != position:
+        parent[position] = parent[parent[position]]  # path halving keeps later look-ups short
+        position = parent[position]
+    return position
+
+
+def _join(parent: array, one: int, other: int) -> None:
+    first, second = _root(parent, one), _root(parent, other)
+    if first != second:
+        parent[max(first, second)] = min(first, second)
+
+
+def _linked_emails(session: Any) -> tuple[list[str], array]:
+    """Every email's id, and a union-find parent array joining the emails that share a thread key.
+
+    Rows are streamed; only ids and 64-bit key hashes are kept (a false join needs a hash collision,
+    about one chance in 10^7 at a million keys).
+    """
+    ids: list[str] = []
+    parent = array("q")
+    holder: dict[int, int] = {}  # key hash -> the first email seen with that key
+    rows = session.execute(
+        select(ItemRow.id, ItemRow.meta, ItemRow.title, ItemRow.participants)
+        .where(ItemRow.kind == "email")
+        .execution_options(yield_per=BATCH)
+    )
+    for row in rows:
+        position = len(ids)
+        ids.append(row.id)
+        parent.append(position)
+        for key in thread_keys(row.meta or {}, row.title or "", row.participants):
+            first = holder.setdefault(hash(key), position)
+            if first != position:
+                _join(parent, first, position)
+    return ids, parent
+
+
+def _touched_threads(ids: list[str], parent: array, wanted: set[str]) -> Iterator[list[str]]:
+    """The member ids of every thread holding one of `wanted`, one thread at a time."""
+    roots = array("q", (_root(parent, position) for position in range(len(ids))))
+    touched = {roots[position] for position, item_id in enumerate(ids) if item_id in wanted}
+    members = sorted((p for p in range(len(ids)) if roots[p] in touched), key=roots.__getitem__)
+    thread: list[int] = []
+    for position in members:
+        if thread and roots[thread[-1]] != roots[position]:
+            yield [ids[p] for p in thread]
+            thread = []
+        thread.append(position)
+    if thread:
+        yield [ids[p] for p in thread]
+
+
+def _batches(threads: Iterator[list[str]]) -> Iterator[list[list[str]]]:
+    batch: list[list[str]] = []
+    size = 0
+    for thread in threads:
+        batch.append(thread)
+        size += len(thread)
+        if size >= BATCH:
+            yield batch
+            batch, size = [], 0
+    if batch:
+        yield batch
+
+
+# --- settling a batch of threads --------------------------------------------------------------------
+
+
+def _facts(session: Any, ids: list[str], *, with_body: bool) -> dict[str, EmailFacts]:
+    columns = [ItemRow.id, ItemRow.meta, ItemRow.title, ItemRow.participants, ItemRow.date, ItemRow.content_hash]
+    if with_body:
+        columns.append(ItemRow.text)
+    facts: dict[str, EmailFacts] = {}
+    for start in range(0, len(ids), QUERY_CHUNK):
+        for row in session.execute(select(*columns).where(ItemRow.id.in_(ids[start : start + QUERY_CHUNK]))):
+            meta = row.meta or {}
+            body = quoted_normal((row.text or "")[int(meta.get("body_offset") or 0) :]) if with_body else ""
+            stored_inclusive = meta.get("inclusive")
+            facts[row.id] = EmailFacts(
+                id=row.id,
+                date=row.date,
+                content_hash=row.content_hash or row.id,
+                attachments=frozenset(meta.get("attachment_hashes") or []),
+                first_key=first_key(meta, row.title or "", row.participants),
+                thread_id=meta.get("thread_id"),
+                # an older version's `thread_size` is stale as soon as a thread grows: rewriting drops it
+                inclusive=None if "thread_size" in meta else stored_inclusive,
+                body=body,
+            )
+    return facts
+
+
+def _settled(batch: list[list[str]], facts: dict[str, EmailFacts]) -> dict[str, tuple[str, bool]]:
+    """(thread_id, inclusive) for each email of the batch whose stored values differ."""
+    updates: dict[str, tuple[str, bool]] = {}
+    for thread in batch:
+        members = [facts[i] for i in thread if i in facts]
+        if not members:
+            continue
+        thread_id = thread_id_of(members)
+        flags = inclusive_flags(members)
+        for email in members:
+            if email.thread_id != thread_id or email.inclusive is not flags[email.id]:
+                updates[email.id] = (thread_id, flags[email.id])
+    return updates
+
+
+def _write(services: Any, updates: dict[str, tuple[str, bool]]) -> None:
+    """Merge the new values into each row's metadata as it is now (read under the write lock)."""
+    table = ItemRow.__table__
+    statement = update(table).where(table.c.id == bindparam("row_id")).values(meta=bindparam("new_meta"))
+    ids = sorted(updates)
+    with WRITE_LOCK, services.store.session() as session:
+        for start in range(0, len(ids), QUERY_CHUNK):
+            rows = session.execute(select(ItemRow.id, ItemRow.meta).where(ItemRow.id.in_(ids[start : start + QUERY_CHUNK])))
+            params = []
+            for row_id, meta in rows:
+                thread_id, inclusive = updates[row_id]
+                merged = {k: v for k, v in (meta or {}).items() if k != "thread_size"}
+                merged.update(thread_id=thread_id, inclusive=inclusive)
+                params.append({"row_id": row_id, "new_meta": merged})
+            if params:
+                session.connection().execute(statement, params)
+
+
 def enrich(services: Any, item_ids: list[str]) -> list[str]:
-    """Set `thread_id` and `inclusive` on the emails of every thread that `item_ids` touch; return the ids changed."""
+    """Settle every thread that `item_ids` touch; return the ids whose `thread_id` changed.
+
+    Only those need their index entries refreshed: `inclusive` is kept in the case store, not the index.
+    """
     wanted = set(item_ids)
     if not wanted:
         return []
-    groups = _Groups()
-    facts: dict[str, EmailFacts] = {}
     with services.store.session() as session:
-        rows = session.execute(
-            select(ItemRow.id, ItemRow.meta, ItemRow.title, ItemRow.participants, ItemRow.date, ItemRow.content_hash).where(ItemRow.kind == "email")
-        ).all()
-        for row in rows:
-            meta = row.meta or {}
-            keys = thread_keys(meta, row.title or "", row.participants)
-            facts[row.id] = EmailFacts(row.id, keys, row.date, row.content_hash or row.id, frozenset(meta.get("attachment_hashes") or []), meta)
-            groups.join(keys)
-        threads: dict[str, list[EmailFacts]] = {}
-        for email in facts.values():
-            threads.setdefault(groups.find(email.keys[0]), []).append(email)
-        touched = {groups.find(facts[i].keys[0]) for i in wanted if i in facts}
-        changed: list[str] = []
-        for thread_key in sorted(touched):
-            members = threads[thread_key]
-            member_rows = {r.id: r for r in session.scalars(select(ItemRow).where(ItemRow.id.in_([m.id for m in members])))}
-            flags = inclusive_flags(members, {i: _body(r) for i, r in member_rows.items()})
-            thread_id = stable_id("thread", thread_key)
-            for email in members:
-                row = member_rows[email.id]
-                meta = dict(row.meta or {})
-                update = {"thread_id": thread_id, "inclusive": flags[email.id], "thread_size": len(members)}
-                if any(meta.get(k) != v for k, v in update.items()):
-                    row.meta = {**meta, **update}
-                    changed.append(email.id)
-    return changed
+        ids, parent = _linked_emails(session)
+    reindex: list[str] = []
+    for batch in _batches(_touched_threads(ids, parent, wanted)):
+        small = [i for thread in batch if len(thread) <= MAX_INCLUSIVE_THREAD for i in thread]
+        large = [i for thread in batch if len(thread) > MAX_INCLUSIVE_THREAD for i in thread]
+        with services.store.session() as session:
+            facts = {**_facts(session, small, with_body=True), **_facts(session, large, with_body=False)}
+        updates = _settled(batch, facts)
+        if updates:
+            _write(services, updates)
+        reindex.extend(i for i, (thread_id, _) in updates.items() if facts[i].thread_id != thread_id)
+    return reindex

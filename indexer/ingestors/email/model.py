@@ -11,6 +11,7 @@ from typing import Any
 
 from disclose.items import Item, Kind, Participants, Person, Status
 from indexer.context import IngestContext
+from indexer.enrich.email_threads import guessed_thread_id
 
 HASH_VERSION = "disclose-email-v1"
 MAX_NAME = 120
@@ -165,6 +166,10 @@ def fill_email(item: Item, record: EmailRecord, ctx: IngestContext, *, emit_chil
     item.metadata["body_offset"] = len(head) + 2 if head else 0
     if not record.flags and preset_flags:
         item.metadata["flags"] = preset_flags
+    # Provisional until the thread enricher runs after the ingest: usually already right, so the
+    # email is indexed once with its final thread id (see indexer/enrich/email_threads.py).
+    item.metadata["thread_id"] = guessed_thread_id(item.metadata, item.title, item.participants.to_dict())
+    item.metadata["inclusive"] = True
     if record.problems:
         item.status = Status.PARTIAL
         item.error = "; ".join(reason for _, reason in record.problems)[:2000]
