@@ -71,3 +71,69 @@ def test_subject_normalisation_for_thread_fallback() -> None:
     assert normalised_subject("RE: Fwd: AW:  Damp   Survey") == "damp survey"
     assert normalised_subject("Re[2]: budget") == "budget"
     assert normalised_subject("Record of decision") == "record of decision"
+
+
+def _thread_facts(services) -> dict[str, tuple[str, bool]]:  # type: ignore[no-untyped-def]
+    return {e.metadata["message_id"]: (e.metadata["thread_id"], e.metadata["inclusive"]) for e in _emails(services)}
+
+
+def _conversation() -> list[bytes]:
+    """Two threads: a quoted reply chain, and a reply that only names its parent (In-Reply-To, no References)."""
+    jane, bob = "Jane <jane@council.gov.uk>", "Bob <bob@council.gov.uk>"
+    root = make_email(subject="Roof repairs", sender=jane, to=bob, body="Is the roof on the list?", message_id="<t1@x>")
+    reply = reply_to(root, sender=bob, to=jane, body="It is now.", message_id="<t2@x>", date=BASE_DATE + timedelta(hours=1))
+    last = reply_to(reply, sender=jane, to=bob, body="Good.", message_id="<t3@x>", date=BASE_DATE + timedelta(hours=2))
+    other = make_email(subject="Bins", sender=bob, to=jane, body="Bin day moves.", message_id="<b1@x>")
+    loose = make_email(subject="Re: Bins", sender=jane, to=bob, body="Noted.", message_id="<b2@x>", in_reply_to="<b1@x>",
+                       date=BASE_DATE + timedelta(days=1))
+    looser = make_email(subject="Re: Bins", sender=bob, to=jane, body="Thanks.", message_id="<b3@x>", in_reply_to="<b2@x>",
+                        date=BASE_DATE + timedelta(days=2))
+    return [root, reply, last, other, loose, looser]
+
+
+def test_threads_are_the_same_whatever_order_and_batches_the_emails_arrive_in(services, tmp_path: Path, monkeypatch) -> None:
+    from disclose.workspace import open_workspace
+    from indexer.enrich import email_threads
+    from indexer.pipeline import ingest_paths
+    from indexer.services import open_services
+
+    messages = _conversation()
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    (whole / "all.mbox").write_bytes(mbox_bytes(messages))
+    ingest_paths(services, [whole], ["Jane"], workers=1)
+    together = _thread_facts(services)
+    assert len({together[m][0] for m in ("<t1@x>", "<t2@x>", "<t3@x>")}) == 1
+    assert len({together[m][0] for m in ("<b1@x>", "<b2@x>", "<b3@x>")}) == 1
+    assert together["<t1@x>"][0] != together["<b1@x>"][0]
+    assert {m: inclusive for m, (_, inclusive) in together.items()} == {
+        "<t1@x>": False, "<t2@x>": False, "<t3@x>": True, "<b1@x>": True, "<b2@x>": True, "<b3@x>": True}
+
+    # Latest first, one email per run, settled one email per batch: the same threads and flags.
+    monkeypatch.setattr(email_threads, "BATCH", 1)
+    monkeypatch.setattr(email_threads, "QUERY_CHUNK", 1)
+    other = open_services(open_workspace(tmp_path / "other-home"))
+    try:
+        for number, message in reversed(list(enumerate(messages))):
+            folder = tmp_path / f"run-{number}"
+            folder.mkdir()
+            (folder / f"{number}.eml").write_bytes(message)
+            ingest_paths(other, [folder], ["Jane"], workers=1)
+        assert _thread_facts(other) == together
+    finally:
+        other.close()
+
+
+def test_a_settled_thread_is_not_rewritten_or_reindexed_again(services, tmp_path: Path) -> None:
+    from indexer.enrich.email_threads import enrich
+    from indexer.pipeline import ingest_paths
+
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    (folder / "all.mbox").write_bytes(mbox_bytes(_conversation()))
+    ingest_paths(services, [folder], ["Jane"], workers=1)
+    with services.store.session() as session:
+        stamps = dict(session.execute(select(ItemRow.id, ItemRow.updated_at).where(ItemRow.kind == "email")).all())
+    assert enrich(services, sorted(stamps)) == []
+    with services.store.session() as session:
+        assert dict(session.execute(select(ItemRow.id, ItemRow.updated_at).where(ItemRow.kind == "email")).all()) == stamps
