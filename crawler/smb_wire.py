@@ -251,7 +251,7 @@ def _zero_signature(message: bytes) -> bytes:
 class WireConnection(Connection):
     """An smbprotocol connection whose receiving thread parses replies to hand-built compounds itself.
 
-    Replies to compounds sent with `send_compound_bytes` are matched by message id, checked and handed to the
+    Replies to compounds sent with `send_compounds` are matched by message id, checked and handed to the
     waiting `Compound`; every other reply takes smbprotocol's own path, so login and tree connect work as usual.
     """
 
@@ -295,8 +295,19 @@ class WireConnection(Connection):
         Replies arrive on the returned Compounds, in the same order. Writing many compounds at once saves a
         system call and a hand-over of the interpreter lock per file.
         """
-        frames = [self._frame(requests, session, tree, timeout) for requests in compounds]
-        wire = b"".join(len(data).to_bytes(4, "big") + data for _, data in frames)  # Direct TCP: length, then the chain
+        sent: list[Compound] = []
+        built: list[tuple[Compound, bytes]] = []
+        for requests in compounds:
+            if built and not self._affordable(self._charges(requests)):
+                self._write(built)  # what is built goes out first: its replies bring the credits to wait for
+                sent.extend(compound for compound, _ in built)
+                built = []
+            built.append(self._frame(requests, session, tree, timeout))
+        self._write(built)
+        return sent + [compound for compound, _ in built]
+
+    def _write(self, built: list[tuple[Compound, bytes]]) -> None:
+        wire = b"".join(len(data).to_bytes(4, "big") + data for _, data in built)  # Direct TCP: length, then the chain
         self._still_up()
         transport = self.transport
         try:
@@ -304,7 +315,14 @@ class WireConnection(Connection):
                 transport._sock.sendall(wire)
         except OSError as error:
             raise SmbConnectionLost(f"sending to {self.server_name}: {error}") from None
-        return [compound for compound, _ in frames]
+
+    def _charges(self, requests: list[tuple[int, bytes, int]]) -> list[int]:
+        """Credits each request costs: one per 64 KiB of payload (none on SMB 2.0.2, which has no such charge)."""
+        return [((max(0, size - 1) // MAX_PAYLOAD) + 1) if self.supports_multi_credit else 0 for _, _, size in requests]
+
+    def _affordable(self, charges: list[int]) -> bool:
+        with self.sequence_lock:
+            return self.sequence_window["high"] - self.sequence_window["low"] >= sum(max(charge, 1) for charge in charges)
 
     def _still_up(self) -> None:
         if self._t_exc is not None:
@@ -316,7 +334,7 @@ class WireConnection(Connection):
         self, requests: list[tuple[int, bytes, int]], session: Session, tree: TreeConnect, timeout: float
     ) -> tuple[Compound, bytes]:
         """One compound chain, signed (and encrypted when the session or share wants it), registered for its replies."""
-        charges = [((max(0, size - 1) // MAX_PAYLOAD) + 1) if self.supports_multi_credit else 0 for _, _, size in requests]
+        charges = self._charges(requests)
         ids, available = self._message_ids(charges, timeout)
         compound = Compound(message_ids=ids, replies=[None] * len(ids), remaining=len(ids))
         sign = session.signing_required and session.signing_key

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -13,7 +16,7 @@ from crawler.credentials import Secret, SourceUnreachable
 from crawler.custodians import CustodianRules
 from crawler.smb import SmbCrawler, SmbTarget
 from crawler.smb_wire import SmbChannel, SmbStatusError
-from servers.samba import DFS_SHARE, SEALED_SHARE, SambaServer, samba  # noqa: F401  (the fixture)
+from servers.samba import DFS_SHARE, SEALED_SHARE, SambaServer, samba, start_samba, stop_samba  # noqa: F401  (the fixture)
 
 
 @pytest.fixture
@@ -164,3 +167,21 @@ def test_a_lost_connection_stops_the_crawl_with_a_reason_instead_of_failing_ever
                 assert samba.drop_connections() >= 1
     assert "run the crawl again" in str(stopped.value)
     assert not [found for found in seen if isinstance(found, CollectionProblem)]  # not a problem with any file
+
+
+def test_a_server_granting_few_credits_slows_the_crawl_but_every_file_arrives() -> None:
+    # 24 credits: fewer than a window of 32 files asks for at once (four requests each), or than four 1 MiB reads.
+    root = Path(tempfile.mkdtemp(prefix="disclose-samba-credits-"))
+    root.chmod(0o755)
+    server, process = start_samba(root, extra_global="    smb2 max credits = 24")
+    try:
+        files = {f"stingy/{number // 50}/note-{number:03}.txt": f"Note {number}.\n".encode() for number in range(120)}
+        files["stingy/large.bin"] = os.urandom(5 * 1024 * 1024)
+        for relative, data in files.items():
+            server.write(relative, data)
+        collected, contents, problems = _crawl(server, "stingy")
+        assert not problems
+        assert contents == {relative.removeprefix("stingy/"): data for relative, data in files.items()}
+    finally:
+        stop_samba(process)
+        shutil.rmtree(root, ignore_errors=True)

@@ -39,8 +39,9 @@ def _system_user(name: str) -> pwd.struct_passwd:
         return pwd.getpwnam(name)
 
 
-def _config(root: Path, share_dir: Path, port: int) -> str:
+def _config(root: Path, share_dir: Path, port: int, extra: str = "") -> str:
     return f"""[global]
+{extra}
     workgroup = DISCLOSETEST
     server role = standalone server
     smb ports = {port}
@@ -171,7 +172,8 @@ class SambaServer:
         raise RuntimeError(f"pdbedit did not report a SID for {self.user}")
 
 
-def start_samba(root: Path) -> tuple[SambaServer, subprocess.Popen]:
+def start_samba(root: Path, extra_global: str = "") -> tuple[SambaServer, subprocess.Popen]:
+    """smbd on 127.0.0.1 and a free port; `extra_global`: more `[global]` lines (e.g. `smb2 max credits = 16`)."""
     if not SMBD.exists():
         raise RuntimeError("smbd is not installed (Debian package: samba)")
     account = _system_user(SMB_USER)
@@ -182,7 +184,7 @@ def start_samba(root: Path) -> tuple[SambaServer, subprocess.Popen]:
     os.chown(share_dir, account.pw_uid, account.pw_gid)
     port = _free_port()
     config = root / "smb.conf"
-    config.write_text(_config(root, share_dir, port))
+    config.write_text(_config(root, share_dir, port, extra_global))
     subprocess.run(
         ["smbpasswd", "-c", str(config), "-a", "-s", SMB_USER],
         input=f"{SMB_PASSWORD}\n{SMB_PASSWORD}\n", text=True, check=True, capture_output=True,
