@@ -54,6 +54,7 @@ class SearchResults(BaseModel):
     total: int = Field(description="exact number of matching items (duplicates excluded unless asked for)")
     unique: int = Field(description="matching items that are not duplicates of another item")
     families: int = Field(description="distinct families among the matching items")
+    families_exact: bool = Field(True, description="false when `families` is the index's estimate (counts=\"fast\" on a broad search)")
     duplicates_hidden: int = Field(description="matching duplicate copies left out of total and hits")
     hits: list[Hit]
     facets: FacetCounts | None = None
@@ -136,7 +137,7 @@ def run_search(
             for name in FacetCounts.model_fields
         })
     return SearchResults(
-        query=query_text, total=page.total, unique=page.unique, families=page.families,
+        query=query_text, total=page.total, unique=page.unique, families=page.families, families_exact=page.families_exact,
         duplicates_hidden=page.duplicates_hidden, hits=hits, facets=facet_counts, next_cursor=page.next_cursor,
     )
 

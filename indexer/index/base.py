@@ -72,6 +72,7 @@ class IndexPage:
     hits: list[IndexHit]
     facets: Facets | None
     next_cursor: str | None
+    families_exact: bool = True  # False: `families` is the engine's estimate (counts="fast" on a broad query)
 
 
 @dataclass
