@@ -128,9 +128,40 @@ def _internal_date(header: bytes) -> datetime | None:
         return None
 
 
+def uid_set_text(uids: set[int] | list[int]) -> str:
+    """UIDs as an IMAP sequence set ("1:5,7,9:12"): a mailbox's UIDs are mostly runs, so state stays small."""
+    ordered = sorted(uids)
+    runs: list[str] = []
+    start = previous = None
+    for uid in ordered:
+        if previous is not None and uid == previous + 1:
+            previous = uid
+            continue
+        if start is not None:
+            runs.append(str(start) if start == previous else f"{start}:{previous}")
+        start = previous = uid
+    if start is not None:
+        runs.append(str(start) if start == previous else f"{start}:{previous}")
+    return ",".join(runs)
+
+
+def parse_uid_set(text: str) -> set[int]:
+    uids: set[int] = set()
+    for run in filter(None, (text or "").split(",")):
+        first, _, last = run.partition(":")
+        uids.update(range(int(first), int(last or first) + 1))
+    return uids
+
+
 @dataclass
 class ImapCrawler:
-    """One IMAP account. State: {"folders": {encoded_name: {"uidvalidity": int, "last_uid": int}}}."""
+    """One IMAP account.
+
+    State: {"folders": {encoded_name: {"uidvalidity": int, "last_uid": int, "path": str, "uids": "1:5,7"}}},
+    where `uids` are the messages collected (a sequence set). A message collected before and no
+    longer on the server, every message of a folder whose UIDVALIDITY changed, and every message of
+    a folder that is gone, is reported `Removed`.
+    """
 
     host: str
     user: str
@@ -163,6 +194,9 @@ class ImapCrawler:
     @property
     def source_id(self) -> str:
         return self.source_uri
+
+    def folder_uri(self, folder: ImapFolder) -> str:
+        return f"imap://{self._authority}/{quote(folder.path, safe='/')}"
 
     def message_uri(self, folder: ImapFolder, uidvalidity: int, uid: int) -> str:
         return f"imap://{self._authority}/{quote(folder.path, safe='/')};UIDVALIDITY={uidvalidity};UID={uid}"
@@ -207,27 +241,86 @@ class ImapCrawler:
         progress.setdefault("folders", {})
         connection = self.connect()
         try:
-            for folder in self.list_folders(connection):
+            listed = self.list_folders(connection)
+            for folder in listed:
                 if folder.selectable:
                     yield from self._crawl_folder(connection, folder, progress)
+            yield from self._vanished_folders(listed, progress)
         finally:
             try:
                 connection.logout()
             except (OSError, imaplib.IMAP4.error):
                 pass
 
+    def _vanished_folders(self, listed: list[ImapFolder], progress: dict[str, Any]) -> Iterator[Removed | Checkpoint]:
+        """Every message of a folder that is gone from the server (deleted or renamed) is removed."""
+        present = {folder.encoded for folder in listed if folder.selectable}
+        for encoded in sorted(set(progress["folders"]) - present):
+            known = progress["folders"][encoded]
+            path = known.get("path") or decode_folder_name(encoded)
+            if self.folders and path not in self.folders and encoded not in self.folders:
+                continue  # outside this crawl's selection, not gone
+            folder = ImapFolder(encoded=encoded, path=path, selectable=True)
+            for uid in sorted(parse_uid_set(known.get("uids", ""))):
+                yield Removed(self.message_uri(folder, int(known.get("uidvalidity", 0)), uid))
+            del progress["folders"][encoded]
+            yield Checkpoint(copy.deepcopy(progress))
+
+    def _removed_messages(
+        self, connection: imaplib.IMAP4, folder: ImapFolder, uidvalidity: int, progress: dict[str, Any]
+    ) -> Iterator[Removed | Checkpoint | CollectionProblem]:
+        """Messages collected before that the folder no longer holds: expunged, or all of them when
+        UIDVALIDITY changed (the server renumbered the folder, so the old UIDs name nothing)."""
+        known = progress["folders"].get(folder.encoded)
+        if not known:
+            return
+        collected = parse_uid_set(known.get("uids", "")) if "uids" in known else None
+        old_validity = int(known.get("uidvalidity", 0))
+        if old_validity == uidvalidity:
+            last_uid = int(known.get("last_uid", 0))
+            on_server = self._uids(connection, f"1:{last_uid}", last_uid) if last_uid else set()
+            if on_server is None:
+                yield CollectionProblem(source=self.folder_uri(folder), reason="the server would not list this folder's messages")
+                return
+            if collected is None:  # state from before UIDs were kept: what is there now is what was collected
+                known["uids"] = uid_set_text(on_server)
+                yield Checkpoint(copy.deepcopy(progress))
+                return
+            gone = collected - on_server
+            kept = collected & on_server
+        else:
+            gone, kept = collected or set(), set()
+        if not gone and old_validity == uidvalidity:
+            return
+        for uid in sorted(gone):
+            yield Removed(self.message_uri(folder, old_validity, uid))
+        if old_validity == uidvalidity:
+            known["uids"] = uid_set_text(kept)
+        else:
+            progress["folders"][folder.encoded] = {"uidvalidity": uidvalidity, "last_uid": 0, "path": folder.path, "uids": ""}
+        yield Checkpoint(copy.deepcopy(progress))
+
+    def _uids(self, connection: imaplib.IMAP4, criteria: str, highest: int) -> set[int] | None:
+        status, data = connection.uid("SEARCH", f"UID {criteria}")
+        if status != "OK":
+            return None
+        # "n:*" always matches the newest message even when its UID is below n, so filter again.
+        return {uid for uid in (int(token) for token in (data[0] or b"").split()) if uid <= highest}
+
     def _crawl_folder(
         self, connection: imaplib.IMAP4, folder: ImapFolder, progress: dict[str, Any]
-    ) -> Iterator[Collected | CollectionProblem | Checkpoint]:
-        folder_uri = f"imap://{self._authority}/{quote(folder.path, safe='/')}"
+    ) -> Iterator[Collected | CollectionProblem | Checkpoint | Removed]:
+        folder_uri = self.folder_uri(folder)
         # EXAMINE opens the folder read-only, so nothing we do can change flags; BODY.PEEK is belt and braces.
         status, _ = connection.select(_quoted(folder.encoded), readonly=True)
         if status != "OK":
             yield CollectionProblem(source=folder_uri, reason="the server would not open this folder")
             return
         uidvalidity = int((connection.response("UIDVALIDITY")[1] or [b"0"])[0])
+        yield from self._removed_messages(connection, folder, uidvalidity, progress)
         known = progress["folders"].get(folder.encoded, {})
         last_uid = known.get("last_uid", 0) if known.get("uidvalidity") == uidvalidity else 0
+        collected = parse_uid_set(known.get("uids", "")) if known.get("uidvalidity") == uidvalidity else set()
         status, data = connection.uid("SEARCH", f"UID {last_uid + 1}:*")
         if status != "OK":
             yield CollectionProblem(source=folder_uri, reason="the server would not list this folder's messages")
@@ -236,13 +329,20 @@ class ImapCrawler:
         uids = sorted(uid for uid in (int(token) for token in (data[0] or b"").split()) if uid > last_uid)
         for start in range(0, len(uids), self.batch_size):
             batch = uids[start : start + self.batch_size]
-            yield from self._fetch_batch(connection, folder, uidvalidity, batch)
+            for event in self._fetch_batch(connection, folder, uidvalidity, batch):
+                if isinstance(event, Collected):
+                    collected.add(int(event.metadata["uid"]))
+                yield event
             last_uid = batch[-1]
-            progress["folders"][folder.encoded] = {"uidvalidity": uidvalidity, "last_uid": last_uid, "path": folder.path}
+            progress["folders"][folder.encoded] = self._folder_state(folder, uidvalidity, last_uid, collected)
             yield Checkpoint(copy.deepcopy(progress))
         if progress["folders"].get(folder.encoded, {}).get("uidvalidity") != uidvalidity:
-            progress["folders"][folder.encoded] = {"uidvalidity": uidvalidity, "last_uid": last_uid, "path": folder.path}
+            progress["folders"][folder.encoded] = self._folder_state(folder, uidvalidity, last_uid, collected)
             yield Checkpoint(copy.deepcopy(progress))
+
+    @staticmethod
+    def _folder_state(folder: ImapFolder, uidvalidity: int, last_uid: int, collected: set[int]) -> dict[str, Any]:
+        return {"uidvalidity": uidvalidity, "last_uid": last_uid, "path": folder.path, "uids": uid_set_text(collected)}
 
     def _fetch_batch(
         self, connection: imaplib.IMAP4, folder: ImapFolder, uidvalidity: int, batch: list[int]

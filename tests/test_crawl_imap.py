@@ -11,10 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
-from crawler.base import Checkpoint, Collected, CollectionProblem
+
+from crawler.base import Checkpoint, Collected, CollectionProblem, Removed
 from crawler.credentials import Secret, SourceLoginFailed
-from crawler.imap import ImapCrawler, decode_folder_name, encode_folder_name
+from disclose.store.tables import ItemRow, SourceEntry, SourceRow
+from disclose.workspace import open_workspace
+from indexer.services import open_services
+from crawler.imap import ImapCrawler, decode_folder_name, encode_folder_name, parse_uid_set, uid_set_text
 from servers.dovecot import DovecotServer, dovecot  # noqa: F401  (the fixture)
 
 
@@ -52,6 +57,18 @@ def _run(crawler: ImapCrawler, state: dict) -> tuple[list[Collected], dict, list
         elif isinstance(event, CollectionProblem):
             problems.append(event)
     return collected, state, problems
+
+
+def _removed(crawler: ImapCrawler, state: dict) -> tuple[list[str], list[Collected], dict]:
+    removed, collected = [], []
+    for event in crawler.crawl(state):
+        if isinstance(event, Removed):
+            removed.append(event.source)
+        elif isinstance(event, Collected):
+            collected.append(event)
+        elif isinstance(event, Checkpoint):
+            state = event.state
+    return removed, collected, state
 
 
 def _fill(server: DovecotServer) -> None:
@@ -129,10 +146,37 @@ def test_changed_uidvalidity_resyncs_that_folder(dovecot: DovecotServer) -> None
     old_validity = state["folders"]["Archive/2024"]["uidvalidity"]
     dovecot.delete_folder("Archive/2024")  # a recreated folder gets a new UIDVALIDITY
     dovecot.append("Archive/2024", _message(6, "Archive"))
-    resynced, state, _ = _run(_crawler(dovecot), state)
+    removed, resynced, state = _removed(_crawler(dovecot), state)
     assert [item.metadata["folder"] for item in resynced] == ["Archive/2024"]
     assert state["folders"]["Archive/2024"]["uidvalidity"] != old_validity
     assert f"UIDVALIDITY={old_validity};" not in resynced[0].source
+    # The old numbering names nothing now: what was collected under it is reported gone.
+    assert [source.split("/")[-1] for source in removed] == [f"2024;UIDVALIDITY={old_validity};UID=1"]
+
+
+def test_expunged_messages_and_deleted_folders_are_reported_removed_once(dovecot: DovecotServer) -> None:
+    _fill(dovecot)
+    crawler = _crawler(dovecot)
+    first, state, _ = _run(crawler, {})
+    by_uid = {item.metadata["uid"]: item.source for item in first if item.metadata["folder"] == "INBOX"}
+    dovecot.expunge("INBOX", 2)
+    dovecot.expunge("INBOX", 4)
+    removed, collected, state = _removed(crawler, state)
+    assert removed == [by_uid[2], by_uid[4]] and collected == []
+    assert parse_uid_set(state["folders"]["INBOX"]["uids"]) == {1, 3, 5}
+
+    again, _, state = _removed(crawler, state)
+    assert again == []
+    drafts = next(item.source for item in first if item.metadata["folder"] == "Entwürfe")
+    dovecot.delete_folder("Entw&APw-rfe")
+    gone, _, state = _removed(crawler, state)
+    assert gone == [drafts] and "Entw&APw-rfe" not in state["folders"]
+
+
+def test_uid_sets_are_kept_as_ranges() -> None:
+    assert uid_set_text({1, 2, 3, 5, 7, 8}) == "1:3,5,7:8"
+    assert parse_uid_set("1:3,5,7:8") == {1, 2, 3, 5, 7, 8}
+    assert uid_set_text(set()) == "" and parse_uid_set("") == set()
 
 
 def test_starttls_and_folder_selection(dovecot: DovecotServer) -> None:
@@ -179,6 +223,24 @@ def test_disclose_crawl_imap_ingests_emails_and_a_rerun_adds_nothing(dovecot: Do
     again = json.loads(_cli(tmp_path / "ws", *args, env={"DISCLOSE_IMAP_PASSWORD": dovecot.password}).stdout)
     assert again["collected"] == 0 and again["stored"] == 0
     assert dovecot.password.encode() not in (tmp_path / "ws" / "case.db").read_bytes()  # secrets never stored
+
+    dovecot.expunge("INBOX", 3)
+    after = json.loads(_cli(tmp_path / "ws", *args, env={"DISCLOSE_IMAP_PASSWORD": dovecot.password}).stdout)
+    assert after["removed"] == 1 and after["collected"] == 0
+    services = open_services(open_workspace(tmp_path / "ws"))
+    try:
+        with services.store.session() as session:
+            rows = list(session.scalars(select(ItemRow).where(ItemRow.kind == "email", ItemRow.parent_id.is_(None))))
+            gone = [row for row in rows if row.meta.get("present") is False]
+            assert [row.title for row in gone] == ["Planning file 3 in INBOX"] and gone[0].meta["no_longer_present_at"]
+            assert all(row.meta.get("present", True) for row in rows if row is not gone[0])
+            entry = session.get(SourceEntry, (next(s.id for s in session.scalars(select(SourceRow))), gone[0].source))
+            assert entry is not None and entry.present is False
+        assert services.evidence.path_for(gone[0].sha256).exists()  # evidence is never deleted
+    finally:
+        services.close()
+    last = json.loads(_cli(tmp_path / "ws", *args, env={"DISCLOSE_IMAP_PASSWORD": dovecot.password}).stdout)
+    assert last["removed"] == 0
 
 
 def test_disclose_crawl_imap_without_a_password_or_terminal_is_bad_input(dovecot: DovecotServer, tmp_path) -> None:

@@ -75,6 +75,18 @@ class DovecotServer:
         finally:
             connection.logout()
 
+    def expunge(self, folder: str, uid: int) -> None:
+        """Delete one message the way a mail client does: flag it \\Deleted, then EXPUNGE."""
+        connection = self.connect()
+        try:
+            connection.select(f'"{folder}"')
+            status, detail = connection.uid("STORE", str(uid), "+FLAGS.SILENT", "(\\Deleted)")
+            assert status == "OK", detail
+            status, detail = connection.expunge()
+            assert status == "OK", detail
+        finally:
+            connection.logout()
+
     def flags_of(self, folder: str) -> list[str]:
         connection = self.connect()
         try:
