@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import io
 from collections import Counter
-from itertools import repeat
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -57,17 +56,14 @@ def terms_report(services: Services, queries: list[tuple[int, str]], *, include_
             lines.append(TermLine(line=number, query=text, hits=0, unique_hits=0, hits_with_families=0, error=error.message, position=error.position))
     index = services.index
     stats = index.query_stats([tree for _, _, tree in parsed], include_duplicates=include_duplicates)
-    seen: Counter = Counter()
-    for one in stats:
-        seen.update(one.keys)
-    found_once = {key for key, times in seen.items() if times == 1}
+    found_once, found = _found_once([one.keys for one in stats])
     all_families: set[Any] = set().union(*(one.family_ids for one in stats))
     sizes = _family_sizes(index, all_families)
 
     def in_families(family_ids: set[Any]) -> int:
         if sizes is None:
             return index.count_in_families(sorted(family_ids))
-        return sum(map(sizes.get, family_ids, repeat(0)))
+        return sum(map(sizes.__getitem__, family_ids))  # a Counter: 0 for a family it lacks
 
     for (number, text, _), one in zip(parsed, stats):
         lines.append(TermLine(
@@ -77,7 +73,7 @@ def terms_report(services: Services, queries: list[tuple[int, str]], *, include_
             custodians=dict(sorted(one.custodians.items(), key=lambda kv: (-kv[1], kv[0]))),
         ))
     lines.sort(key=lambda line: line.line)
-    total = len(seen)
+    total = found
     return TermsReport(
         lines=lines, total=total,
         total_with_families=max(total, in_families(all_families)),
@@ -85,10 +81,26 @@ def terms_report(services: Services, queries: list[tuple[int, str]], *, include_
     )
 
 
-def _family_sizes(index: object, family_ids: set[Any]) -> dict[Any, int] | None:
+def _found_once(key_sets: list[set[Any]]) -> tuple[set[Any], int]:
+    """The keys exactly one of the sets holds, and how many keys they hold in all. Set operations, not a
+    Counter: a report over a million items handles millions of keys."""
+    once: set[Any] = set()
+    more: set[Any] = set()
+    for keys in key_sets:
+        again = keys & once if len(keys) < len(once) else once & keys
+        once -= again
+        more |= again
+        once |= keys - more
+    return once, len(once) + len(more)
+
+
+def _family_sizes(index: object, family_ids: set[Any]) -> Counter[Any] | None:
     """Per-family item counts in one pass, where the backend offers it (tantivy); None: count per line."""
     family_sizes = getattr(index, "family_sizes", None)
-    return family_sizes(list(family_ids)) if family_sizes is not None else None
+    if family_sizes is None:
+        return None
+    sizes = family_sizes(list(family_ids))
+    return sizes if isinstance(sizes, Counter) else Counter(sizes)
 
 
 def report_csv(report: TermsReport) -> str:

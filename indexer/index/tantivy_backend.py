@@ -292,11 +292,11 @@ class TantivyIndex:
         )
 
     def _all_addresses(self, searcher: tantivy.Searcher, query: tantivy.Query) -> list[tuple[float, Any]]:
-        total = searcher.search(query, limit=1, count=True).count
-        if total == 0:
+        if searcher.num_docs == 0:
             return []
-        # Constant scores: collecting every hit needs no ranking, and skipping BM25 halves the time.
-        return list(searcher.search(tantivy.Query.const_score_query(query, 1.0), limit=total, count=False).hits)
+        # One pass: a limit of every item needs no count first (tantivy grows its buffer with the hits,
+        # it does not fill the limit). Constant scores: collecting every hit needs no ranking.
+        return list(searcher.search(tantivy.Query.const_score_query(query, 1.0), limit=searcher.num_docs, count=False).hits)
 
     def _verified(self, searcher: tantivy.Searcher, tree: Node, query: tantivy.Query) -> list[tuple[float, Any, dict[str, list[Any]]]]:
         """Candidates of a wider query, kept only when the matcher agrees: the exact hit set."""
@@ -392,18 +392,23 @@ class TantivyIndex:
         query = tantivy.Query.term_set_query(self.schema, "family_id", list(family_ids))
         return [_hit(searcher.doc(address).to_dict(), None) for _, address in self._all_addresses(searcher, query)]
 
-    def family_sizes(self, family_keys: Sequence[int]) -> dict[int, int]:
+    def family_sizes(self, family_keys: Sequence[int]) -> Counter[int]:
         """Items (duplicates excluded) per family, for many families in one pass: a term report sums these
-        per line instead of running one count per line. Keys as `query_stats` gives them; absent means 0."""
+        per line instead of running one count per line. Keys as `query_stats` gives them; absent means 0
+        (a Counter, so indexing it needs no default); it may hold other families too."""
         if not family_keys:
-            return {}
+            return Counter()
         searcher = self.searcher()
-        query = tantivy.Query.boolean_query([
-            (tantivy.Occur.Must, tantivy.Query.term_set_query(self.schema, "family_key", [int(k) for k in family_keys])),
-            (tantivy.Occur.MustNot, tantivy.Query.term_query(self.schema, "is_duplicate", 1)),
-        ])
+        duplicates = tantivy.Query.term_query(self.schema, "is_duplicate", 1)
+        if len(family_keys) * 8 >= searcher.num_docs:
+            # Families of a good share of the index: reading every item's family is cheaper than
+            # looking up each family (a term per family, then their members).
+            members = tantivy.Query.all_query()
+        else:
+            members = tantivy.Query.term_set_query(self.schema, "family_key", [int(k) for k in family_keys])
+        query = tantivy.Query.boolean_query([(tantivy.Occur.Must, members), (tantivy.Occur.MustNot, duplicates)])
         addresses = [address for _, address in self._all_addresses(searcher, query)]
-        return dict(Counter(searcher.fast_field_values("family_key", addresses)))
+        return Counter(searcher.fast_field_values("family_key", addresses))
 
     def count_in_families(self, family_keys: Sequence[str]) -> int:
         """`family_keys` as `query_stats` gives them (family_key values)."""
