@@ -350,6 +350,7 @@ class _AsciiPlan:
     tested: tuple[tuple[Node, "Callable[[str], bool]"], ...]  # leaves whose words are tested one by one
     phrases: tuple[re.Pattern[str], ...]
     regexes: dict[frozenset[bytes], re.Pattern[str] | None] = field(default_factory=dict)
+    known: tuple[_TestedWords, ...] | None = None
 
     @staticmethod
     def of(tree: Node) -> "_AsciiPlan | None":
@@ -377,9 +378,10 @@ class _AsciiPlan:
     def _tested_matches(self, lowered: str) -> frozenset[bytes]:
         words = set(lowered.encode("ascii").translate(_SEPARATORS).split())
         found: set[bytes] = set()
-        for leaf, test in self.tested:
-            known = _tested_words(leaf)
-            for word in words - known.misses - known.hits:
+        if self.known is None:  # looked up once per query, not per item
+            self.known = tuple(_tested_words(leaf) for leaf, _ in self.tested)
+        for (_, test), known in zip(self.tested, self.known):
+            for word in words.difference(known.misses, known.hits):
                 (known.hits if test(word.decode()) else known.misses).add(word)
             found |= words & known.hits
         return frozenset(found)
