@@ -200,3 +200,17 @@ def test_every_corpus_mail_file_is_read(tmp_path: Path, folder: str) -> None:
         assert item.status is not Status.FAILED, (path.name, item.error)
         if folder != "tnef":
             assert ctx.of_kind(Kind.EMAIL), path.name
+
+
+def test_simple_address_lists_read_the_same_as_the_stdlib_parser_reads_them() -> None:
+    from email.utils import getaddresses
+
+    from indexer.ingestors.email.mime import _simple_addresses
+
+    simple = ["Officer 3 <officer3@council.gov.uk>", "a.b@c.org", "  Bob   Jones  <bob.jones@council.gov.uk> , x_y+tag@z.io",
+              "O'Brien-Smith <ob@x.uk>", "1st Floor <desk.1@x.uk>"]
+    for raw in simple:
+        assert _simple_addresses([raw]) == getaddresses([raw]), raw
+    # Quotes, comments, groups, encoded words and bare names are left to the stdlib parser.
+    for raw in ['"Smith, Jane" <j@x.uk>', "j@x.uk (Jane)", "Team: a@x.uk, b@x.uk;", "=?utf-8?q?J=C3=BCrgen?= <j@x.de>", "Jane Smith"]:
+        assert _simple_addresses([raw]) is None, raw

@@ -18,6 +18,8 @@ class MaildirPlace:
 
 def maildir_place(source: str, filename: str) -> MaildirPlace | None:
     """Where a file sits in a Maildir, from its location URI; None when it is not in `cur/` or `new/`."""
+    if "/cur/" not in source and "/new/" not in source:  # cheap answer for the usual case (URI parsing is not)
+        return None
     path = PurePosixPath(unquote(urlparse(source).path)) if "://" in source else PurePosixPath(source)
     parent = path.parent.name
     if parent not in ("cur", "new"):

@@ -115,7 +115,7 @@ def _people(message: Message, name: str, record: EmailRecord) -> list[Person]:
     if not raws:
         return []
     people = []
-    for display, address in getaddresses(raws):
+    for display, address in _simple_addresses(raws) or getaddresses(raws):
         display = _raw_words(display)
         address = unmangle(address.strip())
         if address == "<>":
@@ -125,6 +125,23 @@ def _people(message: Message, name: str, record: EmailRecord) -> list[Person]:
     if not people and any(r.strip() for r in raws) and name in ("from", "to", "cc", "bcc"):
         record.problems.append(("parse", f"malformed {name.capitalize()} header: no address could be read"))
     return people
+
+
+SIMPLE_ADDRESS = re.compile(r"^\s*(?:([A-Za-z0-9][A-Za-z0-9 _'-]*?)\s*<([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+)>|([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+))\s*$")
+
+
+def _simple_addresses(raws: list[str]) -> list[tuple[str, str]] | None:
+    """`Name <a@b>` and bare `a@b` lists read without the stdlib's character-by-character address
+    parser (a tenth of the ingest time); None for anything else (quotes, comments, groups, encoded
+    words), which getaddresses reads as before and reads the same as this for these simple forms."""
+    found: list[tuple[str, str]] = []
+    for raw in raws:
+        for piece in raw.split(","):
+            match = SIMPLE_ADDRESS.match(piece)
+            if match is None:
+                return None
+            found.append((" ".join((match[1] or "").split()), match[2] or match[3]))
+    return found
 
 
 def _raw_words(text: str) -> str:
