@@ -5,13 +5,15 @@
 Generates an MBOX of N messages (one in five with an attachment), then, each in a fresh process so
 peak memory is measured per run: (1) parse only, streaming the mbox with the email ingestor's
 parser; (2) `ingest_paths` into a fresh embedded workspace (SQLite + tantivy, 2 ingest threads).
-Prints emails/s and peak RSS for every size given, so that memory can be compared across sizes.
+Prints emails/s and peak RSS for every size given, so that memory can be compared across sizes,
+and the 1-minute load average before and after each run (other work on the machine slows it).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import resource
 import subprocess
@@ -118,10 +120,11 @@ def main() -> None:
             write_mbox(path, size)
             print(f"MBOX of {size} messages ({path.stat().st_size / 1e6:.0f} MB, attachments on 1 in 5)")
             for mode in ("parse", "pipeline"):
+                load_before = os.getloadavg()[0]
                 run = subprocess.run([sys.executable, __file__, "--worker", mode, str(path)], capture_output=True, text=True, check=True)
                 result = json.loads(run.stdout.strip().splitlines()[-1])
                 print(f"  {mode:8s}: {result['emails']} emails in {result['seconds']} s = {result['emails_per_s']} emails/s, "
-                      f"peak RSS {result['peak_rss_mb']} MB")
+                      f"peak RSS {result['peak_rss_mb']} MB (load {load_before:.1f} -> {os.getloadavg()[0]:.1f})")
             path.unlink()
 
 
