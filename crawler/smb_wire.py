@@ -1,11 +1,12 @@
 """The requests an SMB crawl makes thousands of times, packed and parsed by hand over an smbprotocol session.
 
 smbprotocol does the hard, rare parts: negotiation, login (NTLM or Kerberos through pyspnego), key derivation,
-tree connect and encryption. Its general message classes cost about 0.5 ms of CPU per message to pack or parse,
-and a file needs four (open, owner, read, close), which made the crawler, not the server, the bottleneck. Here
-those four are built with `struct` into one related compound, signed with a cached key, sent in one frame, and
-the replies are parsed the same way on the connection's receiving thread. Anything else on the connection
-(login, tree connect, echo) still goes through smbprotocol's own path.
+tree connect and encryption. Its general message classes pack and parse field by field, and a file needs four
+requests and four replies (open, owner, read, close): about 2.8 ms of CPU a file, which made the crawler, not the
+server, the bottleneck (245 files/s). Here those four are built with `struct` into one related compound, signed
+with a cached key, many compounds go out in one write, and the replies are read in large pieces and parsed the
+same way on the connection's receiving thread: about 0.25 ms a file. Anything else on the connection (login,
+tree connect, echo, DFS referrals) still goes through smbprotocol's own path.
 
 Message layouts are from [MS-SMB2] 2.2 and [MS-FSCC] 2.4; the security descriptor from [MS-DTYP] 2.4.6.
 """
