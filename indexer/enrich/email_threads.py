@@ -36,6 +36,7 @@ SUBJECT_PREFIX = re.compile(r"^\s*(?:(?:re|fw|fwd|aw|wg|sv|vs|antw|tr|rif|r|i)\s
 MAX_INCLUSIVE_THREAD = 2000  # bigger threads keep `inclusive` True rather than cost n² comparisons
 BATCH = 2000  # emails settled (and bodies held) at a time
 QUERY_CHUNK = 900  # ids per IN (...) query, well under every database's parameter limit
+QUOTE_MARKERS = re.compile(r"^[\s>|]+", re.MULTILINE)  # at the start of every line (one pass, not one per line)
 KINDS = ("email",)  # what the pipeline hands this enricher: the emails a run added
 
 
@@ -102,8 +103,7 @@ def thread_keys(meta: dict[str, Any], title: str, participants: dict[str, Any] |
 
 def quoted_normal(text: str) -> str:
     """Body text with quote markers, case and whitespace removed, for containment tests."""
-    lines = (re.sub(r"^[\s>|]+", "", line) for line in text.splitlines())
-    return " ".join(" ".join(lines).lower().split())
+    return " ".join(QUOTE_MARKERS.sub("", text.replace("\r", "\n")).lower().split())
 
 
 
