@@ -7,9 +7,11 @@ peak RSS of each phase. Usage: python bench/bench_whatsapp.py [--messages 100000
 from __future__ import annotations
 
 import argparse
+import os
 import resource
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -50,19 +52,51 @@ def bench_parse(path: Path) -> tuple[int, float]:
     return count, time.perf_counter() - start
 
 
-def bench_ingest(path: Path, home: Path) -> tuple[int, float]:
+class RssSampler:
+    """Resident memory every half second while the pipeline runs: a flat series is flat memory."""
+
+    def __init__(self) -> None:
+        self.samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            with open("/proc/self/status") as status:
+                self.samples.extend(int(line.split()[1]) // 1024 for line in status if line.startswith("VmRSS"))
+
+    def __enter__(self) -> "RssSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def quartiles(self) -> str:
+        if not self.samples:
+            return "no samples"
+        marks = [self.samples[min(len(self.samples) - 1, len(self.samples) * q // 4)] for q in (1, 2, 3)]
+        return f"RSS at 25/50/75% of the run {marks[0]}/{marks[1]}/{marks[2]} MB, peak {max(self.samples)} MB"
+
+
+def bench_ingest(path: Path, home: Path) -> tuple[int, float, float, str]:
     from disclose.workspace import open_workspace
     from indexer.pipeline import ingest_paths
     from indexer.services import open_services
 
     services = open_services(open_workspace(home))
+    services.store, services.index  # opened (and migrated) before the clock starts
+    cpu = time.process_time()
     start = time.perf_counter()
-    report = ingest_paths(services, [path.parent], ["Bench Custodian"])
+    with RssSampler() as rss:
+        report = ingest_paths(services, [path.parent], ["Bench Custodian"])
     elapsed = time.perf_counter() - start
+    cpu = time.process_time() - cpu
     count = services.index.count() if hasattr(services.index, "count") else 0
     services.close()
     print(f"  pipeline report: {getattr(report, 'summary', lambda: report)()}", file=sys.stderr)
-    return count, elapsed
+    return count, elapsed, cpu, rss.quartiles()
 
 
 def main() -> None:
@@ -82,9 +116,11 @@ def main() -> None:
               f"peak RSS {peak_rss_mb():.0f} MB")
         if args.parse_only:
             return
-        indexed, seconds = bench_ingest(export, Path(scratch) / "workspace")
+        indexed, seconds, cpu, rss = bench_ingest(export, Path(scratch) / "workspace")
         print(f"ingest + store + index (disclose ingest pipeline): {indexed} documents in {seconds:.1f}s = "
-              f"{args.messages / seconds:,.0f} messages/s; peak RSS {peak_rss_mb():.0f} MB")
+              f"{args.messages / seconds:,.0f} messages/s; CPU {cpu / args.messages * 1e6:.0f} us/message "
+              f"(all threads); {rss}")
+        print(f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}, {os.cpu_count()} CPUs")
 
 
 if __name__ == "__main__":
