@@ -302,8 +302,9 @@ class SmbCrawler:
                     break
                 location, entry = following
                 batch.append((location, entry, _fingerprint(entry.file_id, entry.end_of_file, entry.last_write_time)))
-            asked = [(location, prefetch) for location, entry, fingerprint in batch if (prefetch := self._wants(location, entry, fingerprint, walk)) is not None]
-            fetches = dict(zip((location for location, _ in asked), self.channel.fetch_many([(location, self.read_owner, prefetch) for location, prefetch in asked])))
+            wanted = {location: self._wants(location, entry, fingerprint, walk) for location, entry, fingerprint in batch}
+            asked = [(location, self.read_owner, prefetch) for location, prefetch in wanted.items() if prefetch is not None]
+            fetches = {fetch.path: fetch for fetch in self.channel.fetch_many(asked)}
             window.extend((location, entry, fingerprint, fetches.get(location)) for location, entry, fingerprint in batch)
 
         fill()
