@@ -125,3 +125,28 @@ def test_first_search_brings_back_every_match_of_a_selective_query(corpus) -> No
         tree = parse(query)
         assert tantivy_search.upper_bound(searcher, tree) >= len(index.matching_ids(tree, include_duplicates=True)), query
     assert tantivy_search.first_limit(searcher, parse('custodian:"Ann Lee2"'), 50) <= tantivy_search.SMALL_RESULT
+
+
+def test_exact_families_are_still_counted_when_tantivy_refuses_to_list_them(corpus, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    # tantivy aborts an aggregation of more than 65,000 buckets; past that the families are read hit by hit.
+    index, docs = corpus
+    shown = [docs[i] for i in index.matching_ids(parse("housing OR rent"), include_duplicates=False)]
+    real_aggregate = tantivy_search.tantivy.Searcher.aggregate
+
+    class Refusing:
+        def __init__(self, searcher) -> None:  # type: ignore[no-untyped-def]
+            self.searcher = searcher
+
+        def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+            return getattr(self.searcher, name)
+
+        def aggregate(self, query, spec):  # type: ignore[no-untyped-def]
+            if "families" in spec and "terms" in spec["families"]:
+                raise ValueError("Aborting aggregation because bucket limit was exceeded. Limit: 65000")
+            return real_aggregate(self.searcher, query, spec)
+
+    real_searcher = index.searcher
+    monkeypatch.setattr(index, "searcher", lambda: Refusing(real_searcher()))
+    _aggregated(monkeypatch)
+    page = index.search(SearchRequest(parse("housing OR rent"), counts="exact"))
+    assert page.families_exact and page.families == len({d.family_id for d in shown})

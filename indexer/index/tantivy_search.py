@@ -161,18 +161,31 @@ def _from_every_hit(
     )
 
 
+def exact_families(searcher: tantivy.Searcher, query: tantivy.Query, total: int) -> int:
+    """Distinct families among `total` matches: the matches less the extra hits of every family holding
+    more than one, which tantivy lists. It refuses to list more than 65,000 buckets; then every hit's
+    family is read instead."""
+    shared = {"terms": {"field": FAMILY, "size": _ALL_FAMILIES, "min_doc_count": 2, "order": {"_key": "asc"}}}
+    try:
+        buckets = searcher.aggregate(query, {"families": shared}).get("families", {}).get("buckets", [])
+    except ValueError:  # "Aborting aggregation because bucket limit was exceeded"
+        everything = tantivy.Query.const_score_query(query, 1.0)
+        addresses = [a for _, a in searcher.search(everything, limit=max(1, searcher.num_docs), count=False).hits]
+        return len(set(searcher.fast_field_values(FAMILY, addresses))) if addresses else 0
+    return total - sum(int(b["doc_count"]) - 1 for b in buckets)
+
+
 def _from_aggregation(
     searcher: tantivy.Searcher, query: tantivy.Query, shown_query: tantivy.Query, shown: Hits,
     offset: int, limit: int, order: dict[str, Any], include_duplicates: bool, facets: bool, counts: CountMode,
 ) -> Outcome:
-    # What is counted over the shown items: facets and families. Without duplicates they sit under the
-    # primaries' bucket of the duplicate split, so one pass serves them all. Above EXACT_FAMILIES_UP_TO
-    # matches, counts="fast" estimates families; the exact count lists the families holding several hits.
-    # How many match is not known before this pass, so the estimate is asked for and, when the pass
-    # finds few matches, the exact count comes from a second, small one.
+    # What is counted over the shown items: facets and, for counts="fast", the families estimate. Without
+    # duplicates they sit under the primaries' bucket of the duplicate split, so one pass serves them all.
+    # How many match is not known before this pass: the estimate is asked for and, when few match after
+    # all, replaced by the exact count.
     measured: dict[str, Any] = facet_aggregations() if facets else {}
-    shared = {"terms": {"field": FAMILY, "size": _ALL_FAMILIES, "min_doc_count": 2, "order": {"_key": "asc"}}}
-    measured["families"] = {"cardinality": {"field": FAMILY}} if counts == "fast" else shared
+    if counts == "fast":
+        measured["families"] = {"cardinality": {"field": FAMILY}}
     split = {"terms": {"field": DUPLICATE, "size": 2}}
     if include_duplicates:
         result = searcher.aggregate(query, {"split": split, **measured})
@@ -185,14 +198,10 @@ def _from_aggregation(
     everything = sum(by_flag.values())
     total = everything if include_duplicates else primaries
     estimate = counts == "fast" and total > EXACT_FAMILIES_UP_TO
-    if counts == "fast" and not estimate:  # asked for an estimate, but few enough match to count exactly
-        counted = searcher.aggregate(shown_query, {"families": shared}).get("families", {})
-    else:
-        counted = over_shown.get("families", {})
     if estimate:
-        families = max(1 if total else 0, min(total, round(float(counted.get("value", 0)))))
+        families = max(1 if total else 0, min(total, round(float(over_shown.get("families", {}).get("value", 0)))))
     else:
-        families = total - sum(int(b["doc_count"]) - 1 for b in counted.get("buckets", []))
+        families = exact_families(searcher, shown_query, total)
     if len(shown) >= offset + limit or len(shown) >= total:
         page = shown[offset : offset + limit]
     else:  # too many duplicates among the top hits: ask for the page itself
