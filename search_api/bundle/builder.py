@@ -10,6 +10,8 @@ import re
 import shutil
 import time
 import uuid
+from collections import deque
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -26,17 +28,18 @@ from search_api.bundle.pages import finish, page_label, stamp_pages
 from search_api.bundle.render import Masker
 from search_api.bundle.schedule import (
     annex_rows,
-    schedule_pdf,
     schedule_rows,
     write_annex_csv,
     write_csv,
+    write_schedule_pdf,
     write_xlsx,
 )
-from search_api.bundle.selection import Plan, plan_bundle
+from search_api.bundle.selection import Plan, bundle_store, plan_bundle
 from search_api.bundle.workers import CheckJob, RenderJob, SealJob, check_part, render_part, results, seal_part, worker_pool
 
 Progress = Callable[[dict[str, object]], None]
 COMBINE_CHUNK = 100  # documents appended to the combined PDF between incremental saves
+AHEAD = 8  # documents rendered or sealed but not yet collected: enough to keep both workers busy, no more
 
 
 def safe_ref(ref: str) -> str:
@@ -69,12 +72,13 @@ def build_bundle(store: CaseStore, evidence: EvidenceStore, ref: str, out: Path,
     began = time.monotonic()
     out = out.resolve()
     prepare_target(out)
-    with store.session() as session:
+    database = database_url(store)
+    with bundle_store(database) as reading, reading.session() as session:
         plan = plan_bundle(session, ref)
     staging = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
     try:
-        summary = _build(plan, evidence, staging, progress)
+        summary = _build(plan, database, evidence, staging, progress)
         if out.exists():
             out.rmdir()
         staging.rename(out)
@@ -86,25 +90,42 @@ def build_bundle(store: CaseStore, evidence: EvidenceStore, ref: str, out: Path,
     return summary
 
 
-def _build(plan: Plan, evidence: EvidenceStore, root: Path, progress: Progress | None) -> BundleSummary:
+def database_url(store: CaseStore) -> str:
+    """Where the render workers read items from: the same case store, opened in their own process."""
+    url = store.engine.url
+    if url.get_backend_name() == "sqlite" and url.database in (None, "", ":memory:"):
+        raise BundleError("bundles need a case store on disk (an in-memory SQLite store cannot be shared with the render workers)")
+    return url.render_as_string(hide_password=False)
+
+
+def _build(plan: Plan, database: str, evidence: EvidenceStore, root: Path, progress: Progress | None) -> BundleSummary:
     output = _Output(root, plan.ref)
     (root / "documents").mkdir()
     work = root / ".work"  # unnumbered renders, each removed once it is sealed
     work.mkdir()
-    pairs = [(s, m.code) for d in plan.documents for m in d.all_markers() for s in [m.covered(_text_of(d, m.item_id))]]
-    mask = Masker(pairs)
-    redacted = [s for strings in plan.redacted_strings.values() for s in strings]
+    mask = Masker(plan.redactions)
     rendered: dict[int, RenderedDocument] = {}
     next_page = 1
     released = [d for d in plan.documents if d.released]
-    with worker_pool(pairs, redacted) as pool:
-        renders = [
-            pool.submit(render_part, RenderJob(planned, str(evidence.root), plan.ref, str(work / f"{planned.number}.pdf")))
-            for planned in released
-        ]
-        seals = []
-        for position, (planned, future) in enumerate(zip(released, renders), start=1):
+    findings: list[Finding] = []
+    with worker_pool(plan.redactions, plan.redacted_strings) as pool:
+        # A window of jobs in flight, not the whole bundle: queued jobs, their futures and their
+        # results would otherwise grow with the number of documents.
+        upcoming = iter(released)
+        renders: deque[tuple[PlannedDocument, Future]] = deque()
+        seals: deque[Future[list[Finding]]] = deque()
+
+        def top_up() -> None:
+            while len(renders) < AHEAD and (planned := next(upcoming, None)) is not None:
+                job = RenderJob(planned, database, str(evidence.root), plan.ref, str(work / f"{planned.number}.pdf"))
+                renders.append((planned, pool.submit(render_part, job)))
+
+        top_up()
+        position = 0
+        while renders:
+            planned, future = renders.popleft()
             part = future.result()
+            position += 1
             target = output.document(planned.number)
             name = str(target.relative_to(root))
             rendered[planned.number] = RenderedDocument(
@@ -114,20 +135,23 @@ def _build(plan: Plan, evidence: EvidenceStore, root: Path, progress: Progress |
                            part.source in ("original-pdf", "image"), part.neighbours)
             seals.append(pool.submit(seal_part, seal))
             next_page += part.pages
+            while len(seals) > AHEAD:
+                findings += seals.popleft().result()  # each document's own file is read back as soon as it is sealed
+            top_up()
             if progress:
                 progress({"stage": "render", "done": position, "total": len(released), "pages": next_page - 1})
-        findings = results(seals)  # each document's own file was read back as soon as it was sealed
+        findings += results(list(seals))
         rows = schedule_rows(plan.documents, rendered, mask)
         annex = annex_rows(plan.documents, plan.request_type)
         write_csv(root / "schedule.csv", rows)
         write_xlsx(root / "schedule.xlsx", rows, annex)
         if annex:
             write_annex_csv(root / "exemptions-annex.csv", annex)
-        schedule = schedule_pdf(plan.ref, rows, annex)
-        (root / "schedule.pdf").write_bytes(schedule)
+        write_schedule_pdf(root / "schedule.pdf", plan.ref, rows, annex)
+        del rows
         if progress:
             progress({"stage": "combine", "done": 0, "total": len(rendered), "pages": next_page - 1})
-        combined_pages = combine(output, schedule, plan.documents, rendered, mask)
+        combined_pages = combine(output, root / "schedule.pdf", plan.documents, rendered, mask)
         if progress:
             progress({"stage": "leak-check", "done": 0, "total": len(rendered) + 2, "pages": next_page - 1})
         half = combined_pages // 2  # the combined PDF is read back in two halves, one per worker
@@ -171,18 +195,11 @@ def _first_page_only(findings: list[Finding]) -> list[Finding]:
     return kept
 
 
-def _text_of(planned: PlannedDocument, item_id: str) -> str:
-    for item in planned.items:
-        if item.id == item_id:
-            return item.text
-    return ""
-
-
-def combine(output: _Output, schedule: bytes, documents: list[PlannedDocument], rendered: dict[int, RenderedDocument], mask: Masker) -> int:
+def combine(output: _Output, schedule: Path, documents: list[PlannedDocument], rendered: dict[int, RenderedDocument], mask: Masker) -> int:
     """Append each per-document file to the combined PDF, saving incrementally so memory stays flat; its page count."""
     target = output.combined
     toc: list[list[object]] = []
-    with pymupdf.open(stream=schedule, filetype="pdf") as front:
+    with pymupdf.open(schedule) as front:
         combined = pymupdf.open()
         combined.insert_pdf(front)
         toc.append([1, "Schedule of documents", 1])
@@ -218,8 +235,8 @@ def _manifest(plan: Plan, rendered: dict[int, RenderedDocument]) -> Manifest:
             DocumentSources(
                 number=planned.number,
                 file=done.file if done else None,
-                item_ids=[i.id for i in planned.items],
-                native_sha256=sorted({i.sha256 for i in planned.items if i.sha256}),
+                item_ids=planned.item_ids,
+                native_sha256=sorted({i.sha256 for i in planned.sources if i.sha256}),
                 pages=f"{done.first_page}-{done.last_page}" if done else "",
             )
         )

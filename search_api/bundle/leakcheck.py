@@ -22,6 +22,7 @@ import pymupdf
 
 WORD = re.compile(r"\w+")
 PDFTOTEXT_TIMEOUT = 300  # for pdftotext to finish once its output has all been read
+REOPEN_PAGES = 200
 
 
 @dataclass(frozen=True)
@@ -134,9 +135,17 @@ def _bounded(needle: str) -> str:
 
 
 def _pymupdf_pages(path: Path, first: int, stop: int | None) -> Iterator[str]:
-    with pymupdf.open(path) as doc:
-        for number in range(first, doc.page_count if stop is None else min(stop, doc.page_count)):
-            yield doc[number].get_text("text")
+    """MuPDF keeps every object it has parsed until the document is closed (about 10 KB a page), so a
+    long file is reopened every REOPEN_PAGES pages and memory stays the same however long it is."""
+    number = first
+    while True:
+        with pymupdf.open(path) as doc:
+            end = doc.page_count if stop is None else min(stop, doc.page_count)
+            if number >= end:
+                return
+            for page in range(number, min(end, number + REOPEN_PAGES)):
+                yield doc[page].get_text("text")
+            number = min(end, number + REOPEN_PAGES)
 
 
 def _pdftotext_pages(path: Path, first: int, stop: int | None) -> Iterator[str]:

@@ -20,7 +20,7 @@ class LeakError(RuntimeError):
     """A redacted string is still readable in an output file, or text next to a marker was wiped."""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Marker:
     """An accepted redaction marker: character offsets into one item's immutable text."""
 
@@ -33,9 +33,24 @@ class Marker:
         return text[self.start:self.end]
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
+class SourceItem:
+    """What a plan keeps of an item: who it is, for the manifest and families. Its text and
+    metadata stay in the case store until the process that renders the document reads them."""
+
+    id: str
+    kind: str  # an items.Kind value
+    sha256: str
+    family_id: str
+    parent_id: str | None = None
+
+
+@dataclass(slots=True)
 class PlannedDocument:
-    """One entry of the schedule; it gets pages only when its decision releases it."""
+    """One entry of the schedule; it gets pages only when its decision releases it.
+
+    Small on purpose: a plan holds one per document of the bundle, so it carries ids, titles and
+    markers, never item text (see `load_document`)."""
 
     number: int
     kind: str  # email, attachment, file, image, chat
@@ -46,7 +61,7 @@ class PlannedDocument:
     decision: str
     reviewed: bool
     exemptions: list[str]
-    items: list[Item]  # the primary item first; for a chat day, the conversation then its messages
+    sources: list[SourceItem]  # the primary item first; for a chat day, the conversation then its messages
     markers: dict[str, list[Marker]] = field(default_factory=dict)
     withheld_ids: set[str] = field(default_factory=set)  # chat messages withheld inside a released day
     day: str = ""  # for chat: the local day this transcript covers
@@ -56,11 +71,27 @@ class PlannedDocument:
         return self.decision in RELEASED
 
     @property
-    def primary(self) -> Item:
-        return self.items[0]
+    def primary(self) -> SourceItem:
+        return self.sources[0]
+
+    @property
+    def item_ids(self) -> list[str]:
+        return [source.id for source in self.sources]
 
     def all_markers(self) -> list[Marker]:
         return [m for ms in self.markers.values() for m in ms]
+
+
+@dataclass
+class LoadedDocument:
+    """A planned document with its items read back from the case store, in the order of its sources."""
+
+    planned: PlannedDocument
+    items: list[Item]
+
+    @property
+    def primary(self) -> Item:
+        return self.items[0]
 
 
 @dataclass

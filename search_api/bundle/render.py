@@ -23,7 +23,7 @@ from search_api.bundle.layout import (
     fonts_for,
     merged_markers,
 )
-from search_api.bundle.model import Marker, PlannedDocument
+from search_api.bundle.model import LoadedDocument, Marker, PlannedDocument
 
 PAGE_BREAK = "\f"
 MAX_IMAGE_SIDE = 2400  # larger images are scaled down for the bundle (the native stays in the evidence store)
@@ -72,22 +72,22 @@ class DocumentRenderer:
         self.mask = mask
         self.ref = ref
 
-    def render(self, planned: PlannedDocument) -> tuple[pymupdf.Document, str]:
+    def render(self, loaded: LoadedDocument) -> tuple[pymupdf.Document, str]:
         """The document's pages with every marker burned in, and what they were rendered from."""
-        item = planned.primary
+        planned, item = loaded.planned, loaded.primary
         if planned.kind == "chat":
-            return self._chat(planned), "transcript"
+            return self._chat(planned, loaded.items), "transcript"
         if planned.kind == "image":
-            rendered = self._image(planned)
+            rendered = self._image(planned, item)
             if rendered is not None:
                 return rendered, "image"
         if item.mime_type == "application/pdf" or item.filename.lower().endswith(".pdf"):
-            rendered = self._original_pdf(planned)
+            rendered = self._original_pdf(planned, item)
             if rendered is not None:
                 return rendered, "original-pdf"
         if item.kind is Kind.EMAIL:
-            return self._email(planned), "text"
-        return self._text(planned), "text" if item.text.strip() else "placeholder"
+            return self._email(planned, item), "text"
+        return self._text(planned, item), "text" if item.text.strip() else "placeholder"
 
     # ----- text-based renderings
     def _heading(self, flow: TextFlow, planned: PlannedDocument) -> None:
@@ -100,8 +100,7 @@ class DocumentRenderer:
         flow.paragraph(self.mask("   ".join(facts)), size=8)
         flow.rule()
 
-    def _text(self, planned: PlannedDocument) -> pymupdf.Document:
-        item = planned.primary
+    def _text(self, planned: PlannedDocument, item: Item) -> pymupdf.Document:
         flow = TextFlow(fonts_for([item.text, planned.title]))
         self._heading(flow, planned)
         if item.text.strip():
@@ -110,8 +109,7 @@ class DocumentRenderer:
             flow.paragraph(self.mask(f"No text could be extracted from this document ({item.filename or item.mime_type or 'unknown type'})."))
         return _written(flow)
 
-    def _email(self, planned: PlannedDocument) -> pymupdf.Document:
-        item = planned.primary
+    def _email(self, planned: PlannedDocument, item: Item) -> pymupdf.Document:
         markers = planned.markers.get(item.id, [])
         flow = TextFlow(fonts_for([item.text, planned.title]))
         flow.paragraph(f"Document {planned.number}", size=8)
@@ -125,9 +123,9 @@ class DocumentRenderer:
         flow.paragraph(item.text[body_offset:], markers, body_offset)
         return _written(flow)
 
-    def _chat(self, planned: PlannedDocument) -> pymupdf.Document:
-        messages = [i for i in planned.items if i.kind is Kind.CHAT_MESSAGE]
-        conversation = planned.items[0] if planned.items and planned.items[0].kind is Kind.CHAT_CONVERSATION else None
+    def _chat(self, planned: PlannedDocument, items: list[Item]) -> pymupdf.Document:
+        messages = [i for i in items if i.kind is Kind.CHAT_MESSAGE]
+        conversation = items[0] if items and items[0].kind is Kind.CHAT_CONVERSATION else None
         flow = TextFlow(fonts_for([planned.title, *(m.text for m in messages), *(_sender(m) for m in messages)]))
         flow.paragraph(self.mask(planned.title), bold=True, size=12)
         platform = (conversation.metadata.get("platform") if conversation else None) or (messages[0].metadata.get("platform") if messages else "")
@@ -148,8 +146,7 @@ class DocumentRenderer:
         return _written(flow)
 
     # ----- originals
-    def _image(self, planned: PlannedDocument) -> pymupdf.Document | None:
-        item = planned.primary
+    def _image(self, planned: PlannedDocument, item: Item) -> pymupdf.Document | None:
         markers = planned.markers.get(item.id, [])
         words = item.metadata.get("ocr_words") or []
         if markers and not words:
@@ -185,8 +182,7 @@ class DocumentRenderer:
         burn_in(doc, marks, image_pixels=True)
         return doc
 
-    def _original_pdf(self, planned: PlannedDocument) -> pymupdf.Document | None:
-        item = planned.primary
+    def _original_pdf(self, planned: PlannedDocument, item: Item) -> pymupdf.Document | None:
         try:
             source = pymupdf.open(stream=self.evidence.read(item.sha256), filetype="pdf")
         except (EvidenceError, RuntimeError, ValueError):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import csv
 import html
-import io
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterator
 
 import pymupdf
 from openpyxl import Workbook
@@ -123,37 +123,57 @@ def _cell(value: str | int) -> str | int:
     return value
 
 
-def schedule_pdf(ref: str, rows: list[ScheduleRow], annex: list[AnnexRow]) -> bytes:
-    body = [f"<h1>{html.escape(ref)}: schedule of documents</h1><table>"]
-    body.append("<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS) + "</tr>")
-    for row in rows:
-        body.append("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row.cells()) + "</tr>")
-    body.append("</table>")
+SCHEDULE_CHUNK = 200  # rows laid out per Story: MuPDF holds a Story's whole layout until it is drawn
+CSS = (
+    "* {font-family: sans-serif; font-size: 7pt;} h1 {font-size: 12pt;} h2 {font-size: 10pt;}"
+    " table {border-collapse: collapse; width: 100%;} td, th {border: 0.5pt solid #888; padding: 2pt; vertical-align: top;}"
+    " th {background-color: #ddd;}"
+)
+
+
+def _table(rows: list[ScheduleRow]) -> str:
+    header = "<tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS) + "</tr>"
+    cells = ("<tr>" + "".join(f"<td>{html.escape(str(v))}</td>" for v in row.cells()) + "</tr>" for row in rows)
+    return "<table>" + header + "".join(cells) + "</table>"
+
+
+def _schedule_parts(ref: str, rows: list[ScheduleRow], annex: list[AnnexRow]) -> Iterator[str]:
+    """The schedule as HTML pieces of at most SCHEDULE_CHUNK rows, each a table with its own header row."""
+    title = f"<h1>{html.escape(ref)}: schedule of documents</h1>"
+    for start in range(0, max(len(rows), 1), SCHEDULE_CHUNK):
+        yield (title if start == 0 else "") + _table(rows[start:start + SCHEDULE_CHUNK])
     if annex:
-        body.append("<h2>Annex: exemptions relied on</h2><table>")
+        body = ["<h2>Annex: exemptions relied on</h2><table>"]
         body.append("<tr>" + "".join(f"<th>{c}</th>" for c in ANNEX_COLUMNS) + "</tr>")
         for a in annex:
             body.append(f"<tr><td>{html.escape(a.exemption)}</td><td>{a.redactions}</td><td>{a.documents}</td></tr>")
         body.append("</table>")
-    css = (
-        "* {font-family: sans-serif; font-size: 7pt;} h1 {font-size: 12pt;} h2 {font-size: 10pt;}"
-        " table {border-collapse: collapse; width: 100%;} td, th {border: 0.5pt solid #888; padding: 2pt; vertical-align: top;}"
-        " th {background-color: #ddd;}"
-    )
-    archive = None
+        yield "".join(body)
+
+
+def write_schedule_pdf(path: Path, ref: str, rows: list[ScheduleRow], annex: list[AnnexRow]) -> None:
+    """The schedule as landscape A4 pages, laid out a chunk of rows at a time and written straight to
+    `path`, so memory stays the same however many documents the bundle has."""
+    css, archive = CSS, None
     if (DEJAVU_DIR / "DejaVuSans.ttf").exists():
         css = "@font-face {font-family: dv; src: url(DejaVuSans.ttf);} " + css.replace("sans-serif", "dv")
         archive = pymupdf.Archive(str(DEJAVU_DIR))
-    story = pymupdf.Story(html="".join(body), user_css=css, archive=archive)
-    buffer = io.BytesIO()
-    writer = pymupdf.DocumentWriter(buffer)
+    writer = pymupdf.DocumentWriter(str(path))
     mediabox = pymupdf.paper_rect("a4-l")
-    where = mediabox + (36, 36, -36, -36)
-    more = True
-    while more:
-        device = writer.begin_page(mediabox)
-        more, _ = story.place(where)
-        story.draw(device)
+    page_area = mediabox + (36, 36, -36, -36)
+    device, area = None, page_area
+    for part in _schedule_parts(ref, rows, annex):
+        story = pymupdf.Story(html=part, user_css=css, archive=archive)
+        more = True
+        while more:
+            if device is None:
+                device, area = writer.begin_page(mediabox), page_area
+            more, filled = story.place(area)
+            story.draw(device)
+            area = pymupdf.Rect(area.x0, pymupdf.Rect(filled).y1 + 4, area.x1, area.y1)  # the next chunk goes on below
+            if more or area.height < 40:
+                writer.end_page()
+                device = None
+    if device is not None:
         writer.end_page()
     writer.close()
-    return buffer.getvalue()

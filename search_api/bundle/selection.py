@@ -3,20 +3,42 @@
 The tables are read directly so that bundles do not depend on the review services' code. An item
 in the review set with no decision yet is released (in part, when it carries accepted markers) and
 shown as "not yet reviewed".
+
+A plan stays small whatever the size of the bundle: it holds ids, titles, dates and markers, never
+item text or metadata. Planning reads items a batch at a time without their text; the text of
+marked items is read once, a batch at a time, to check each marker against it and to collect the
+distinct strings the markers cover (for masking and the leak check). The process that renders a
+document reads its items again (`load_document`).
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from typing import Iterator, Sequence
 
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from disclose.items import Item, Kind
+from disclose.items import Kind, text_version
+from disclose.store import CaseStore, open_store
 from disclose.store.casework import MarkerRow, RequestRow, ReviewItem
-from disclose.store.records import children_of, load_item, load_items
-from search_api.bundle.model import DECISIONS, NOT_RELEASED, BundleError, Marker, PlannedDocument
+from disclose.store.records import load_items
+from disclose.store.tables import ItemRow
+from search_api.bundle.model import (
+    DECISIONS,
+    NOT_RELEASED,
+    BundleError,
+    LoadedDocument,
+    Marker,
+    PlannedDocument,
+    SourceItem,
+)
+
+BATCH = 500  # ids per IN (...) query
+TEXT_BATCH = 50  # items whose text is read at once while planning (about 1 MB for long documents)
+PAGE_CACHE_KIB = 2048  # SQLite page cache of a bundle's own connections (SQLite's default size)
 
 
 @dataclass(frozen=True)
@@ -31,94 +53,207 @@ class Plan:
     ref: str
     request_type: str
     documents: list[PlannedDocument]
-    redacted_strings: dict[str, list[str]]  # item id -> the strings its markers cover
+    redactions: list[tuple[str, str]]  # each distinct (covered string, exemption code), for masking
+
+    @property
+    def redacted_strings(self) -> list[str]:
+        """Every distinct string a marker covers: what the leak check looks for."""
+        return list(dict.fromkeys(covered for covered, _ in self.redactions))
+
+
+@dataclass(frozen=True, slots=True)
+class _Brief:
+    """What planning needs of an item: never its text or metadata."""
+
+    id: str
+    kind: Kind
+    family_id: str
+    parent_id: str | None
+    locator: str
+    custodians: tuple[str, ...]
+    title: str
+    filename: str
+    mime_type: str
+    date: datetime | None
+    date_offset_minutes: int | None
+    sha256: str
+    conversation_id: str | None = None  # chat messages only
+    position: int = 0
+
+    def source(self) -> SourceItem:
+        return SourceItem(self.id, self.kind.value, self.sha256, self.family_id, self.parent_id)
+
+
+_BRIEF_COLUMNS = (
+    ItemRow.id, ItemRow.kind, ItemRow.family_id, ItemRow.parent_id, ItemRow.locator, ItemRow.custodians, ItemRow.title,
+    ItemRow.filename, ItemRow.mime_type, ItemRow.date, ItemRow.date_offset_minutes, ItemRow.sha256,
+)
+
+
+@contextmanager
+def bundle_store(url: str) -> Iterator[CaseStore]:
+    """The case store opened for a bundle's reads, with an engine of its own.
+
+    A bundle reads every document's text once. Through the caller's connections (whose SQLite page
+    cache is sized for ingest) those pages would stay cached, and memory would grow with the size
+    of the bundle; these connections keep SQLite's default, small cache.
+    """
+    store = open_store(url, upgrade=False)  # whoever handed us the URL has already migrated the schema
+    if store.engine.dialect.name == "sqlite":
+        event.listen(store.engine, "connect", _small_page_cache)
+    try:
+        yield store
+    finally:
+        store.engine.dispose()
+
+
+def _small_page_cache(dbapi_connection: object, _record: object) -> None:
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute(f"PRAGMA cache_size=-{PAGE_CACHE_KIB}")
+    cursor.close()
+
+
+def _chunks(ids: Sequence[str], size: int = BATCH) -> Iterator[list[str]]:
+    for start in range(0, len(ids), size):
+        yield list(ids[start:start + size])
+
+
+def _briefs(session: Session, ids: Sequence[str]) -> dict[str, _Brief]:
+    found: dict[str, _Brief] = {}
+    for chunk in _chunks(list(dict.fromkeys(ids))):
+        rows = session.execute(select(*_BRIEF_COLUMNS).where(ItemRow.id.in_(chunk))).all()
+        chats: dict[str, tuple] = {}
+        for row in rows:
+            if row.kind == Kind.CHAT_MESSAGE.value:
+                chats[row.id] = row
+            else:
+                found[row.id] = _brief(row)
+        if chats:  # a chat message's metadata is small; an image's (OCR word boxes) is not, so only these are read
+            for item_id, meta in session.execute(select(ItemRow.id, ItemRow.meta).where(ItemRow.id.in_(list(chats)))).all():
+                meta = meta or {}
+                found[item_id] = _brief(chats[item_id], meta.get("conversation_id"), meta.get("position", 0))
+    return found
+
+
+def _brief(row, conversation_id: str | None = None, position: object = 0) -> _Brief:  # type: ignore[no-untyped-def]
+    return _Brief(
+        id=row.id, kind=Kind(row.kind), family_id=row.family_id, parent_id=row.parent_id, locator=row.locator or "",
+        custodians=tuple(row.custodians or ()), title=row.title or "", filename=row.filename or "", mime_type=row.mime_type or "",
+        date=row.date, date_offset_minutes=row.date_offset_minutes, sha256=row.sha256 or "",
+        conversation_id=conversation_id, position=position if isinstance(position, int) else 0,
+    )
 
 
 def plan_bundle(session: Session, ref: str) -> Plan:
     request = session.scalar(select(RequestRow).where(RequestRow.ref == ref))
     if request is None:
         raise BundleError(f"no request with reference {ref!r}")
-    reviews = session.scalars(select(ReviewItem).where(ReviewItem.request_id == request.id).order_by(ReviewItem.id)).all()
+    reviews = session.execute(
+        select(ReviewItem.item_id, ReviewItem.decision, ReviewItem.exemptions).where(ReviewItem.request_id == request.id).order_by(ReviewItem.id)
+    ).all()
     if not reviews:
         raise BundleError(f"request {ref} has nothing in its review set: add items first")
-    rows = session.scalars(
-        select(MarkerRow).where(MarkerRow.request_id == request.id, MarkerRow.status == "accepted").order_by(MarkerRow.id)
-    ).all()
-    items = {item.id: item for item in load_items(session, [r.item_id for r in reviews])}
-    markers = _markers(session, rows, items)
-    decisions = {r.item_id: _decision(r, markers.get(r.item_id, [])) for r in reviews if r.item_id in items}
-    planner = _Planner(session, items, decisions, markers)
-    documents = planner.documents()
-    strings: dict[str, list[str]] = {}
-    for item_id, item_markers in markers.items():
-        text = items[item_id].text if item_id in items else (load_item(session, item_id) or Item(item_id, Kind.FILE, "")).text
-        strings[item_id] = [m.covered(text) for m in item_markers]
-    return Plan(ref=ref, request_type=request.type, documents=documents, redacted_strings=strings)
+    items = _briefs(session, [r.item_id for r in reviews])
+    markers, redactions = _markers(session, request.id)
+    decisions = {r.item_id: _decision(r.decision, r.exemptions, markers.get(r.item_id, [])) for r in reviews if r.item_id in items}
+    documents = _Planner(session, items, decisions, markers).documents()
+    return Plan(ref=ref, request_type=request.type, documents=documents, redactions=redactions)
 
 
-def _markers(session: Session, rows: list[MarkerRow], items: dict[str, Item]) -> dict[str, list[Marker]]:
+def _markers(session: Session, request_id: int) -> tuple[dict[str, list[Marker]], list[tuple[str, str]]]:
+    """Accepted markers by item, each checked against its item's text, and the distinct (string, code) pairs they cover."""
+    query = (
+        select(MarkerRow.id, MarkerRow.item_id, MarkerRow.start, MarkerRow.end, MarkerRow.code, MarkerRow.text_version)
+        .where(MarkerRow.request_id == request_id, MarkerRow.status == "accepted").order_by(MarkerRow.id)
+    )
+    shared: dict[str, str] = {}  # one copy of each item id, code and text version however many markers repeat it
+    by_item: dict[str, list[tuple[int, Marker, str]]] = {}
+    for row in session.execute(query).yield_per(2000):
+        item_id = shared.setdefault(row.item_id, row.item_id)
+        marker = Marker(item_id, row.start, row.end, shared.setdefault(row.code, row.code))
+        by_item.setdefault(item_id, []).append((row.id, marker, shared.setdefault(row.text_version, row.text_version)))
     found: dict[str, list[Marker]] = {}
-    for row in rows:
-        item = items.get(row.item_id) or load_item(session, row.item_id)
-        if item is None:
-            continue
-        if row.text_version and row.text_version != item.text_version:
-            raise BundleError(f"marker {row.id} on item {row.item_id} was made on a different version of its text")
-        if not (0 <= row.start < row.end <= len(item.text)):
-            raise BundleError(f"marker {row.id} on item {row.item_id} lies outside its text ({row.start}-{row.end})")
-        found.setdefault(row.item_id, []).append(Marker(row.item_id, row.start, row.end, row.code))
-    return found
+    pairs: dict[tuple[str, str], None] = {}
+    for chunk in _chunks(list(by_item), TEXT_BATCH):
+        for item_id, text in session.execute(select(ItemRow.id, ItemRow.text).where(ItemRow.id.in_(chunk))).all():
+            text = text or ""
+            version = text_version(text)
+            for marker_id, marker, made_on in by_item[item_id]:
+                if made_on and made_on != version:
+                    raise BundleError(f"marker {marker_id} on item {item_id} was made on a different version of its text")
+                if not (0 <= marker.start < marker.end <= len(text)):
+                    raise BundleError(f"marker {marker_id} on item {item_id} lies outside its text ({marker.start}-{marker.end})")
+                pairs.setdefault((text[marker.start:marker.end], marker.code), None)
+            found[item_id] = [marker for _, marker, _ in by_item[item_id]]
+    return found, list(pairs)
 
 
-def _decision(review: ReviewItem, markers: list[Marker]) -> Decision:
-    exemptions = list(review.exemptions or [])
-    if review.decision in DECISIONS:
-        decision = review.decision
+def load_document(session: Session, planned: PlannedDocument) -> LoadedDocument:
+    """The planned document's items read back from the case store (text, participants, metadata)."""
+    items = load_items(session, planned.item_ids)
+    if len(items) != len(planned.sources):
+        missing = sorted(set(planned.item_ids) - {item.id for item in items})
+        raise BundleError(f"document {planned.number}: items no longer in the case store: {', '.join(missing)}")
+    return LoadedDocument(planned, items)
+
+
+def _decision(decision: str | None, exemptions: list[str] | None, markers: list[Marker]) -> Decision:
+    codes = list(exemptions or [])
+    if decision in DECISIONS:
         if decision == "release" and markers:
             decision = "release_in_part"  # a marker accepted after the decision still redacts
-        return Decision(decision, True, exemptions)
-    return Decision("release_in_part" if markers else "release", False, exemptions)
+        return Decision(decision, True, codes)
+    return Decision("release_in_part" if markers else "release", False, codes)
 
 
-def local_day(item: Item) -> str:
+def local_day(item: _Brief) -> str:
     if item.date is None:
         return "undated"
     offset = timedelta(minutes=item.date_offset_minutes or 0)
     return (item.date + offset).date().isoformat()
 
 
-def _sort_key(item: Item) -> tuple[int, datetime, str]:
+def _sort_key(item: _Brief) -> tuple[int, datetime, str]:
     return (item.date is None, item.date or datetime.max.replace(tzinfo=timezone.utc), item.title or item.filename or item.id)
 
 
 class _Planner:
-    def __init__(self, session: Session, items: dict[str, Item], decisions: dict[str, Decision], markers: dict[str, list[Marker]]):
+    def __init__(self, session: Session, items: dict[str, _Brief], decisions: dict[str, Decision], markers: dict[str, list[Marker]]):
         self.session = session
         self.items = items
         self.decisions = decisions
         self.markers = markers
         self.out: list[PlannedDocument] = []
-        self._holders: dict[str, str | None] = {}
+        self._parents: dict[str, str | None] = {}  # parent ids of items outside the review set, read once each
+        self._kids: dict[str, list[_Brief]] = {}
 
     def documents(self) -> list[PlannedDocument]:
-        chats: dict[str, list[Item]] = {}
-        conversations: dict[str, Item] = {}
-        tops: list[Item] = []
+        chats: dict[str, list[_Brief]] = {}
+        conversations: dict[str, _Brief] = {}
+        tops: list[_Brief] = []
         for item in self.items.values():
             if item.kind is Kind.CHAT_MESSAGE:
-                chats.setdefault(item.metadata.get("conversation_id") or item.parent_id or item.id, []).append(item)
+                chats.setdefault(item.conversation_id or item.parent_id or item.id, []).append(item)
             elif item.kind is Kind.CHAT_CONVERSATION:
                 conversations[item.id] = item
                 chats.setdefault(item.id, [])
-            elif self._is_top(item):
-                tops.append(item)
+            else:
+                holder = self._holder(item)
+                if holder is None:
+                    tops.append(item)
+                else:
+                    self._kids.setdefault(holder, []).append(item)
+        for kids in self._kids.values():
+            kids.sort(key=lambda i: (i.locator, i.id))
+        missing = [c for c in chats if c not in conversations]
+        conversations.update(_briefs(self.session, missing))
         units: list[tuple[tuple, str, object]] = []
         for item in tops:
             units.append((_sort_key(item), "item", item))
         for conversation_id, messages in chats.items():
-            conversation = conversations.get(conversation_id) or load_item(self.session, conversation_id)
+            conversation = conversations.get(conversation_id)
             if not messages:
-                messages = [m for m in children_of(self.session, conversation_id) if m.kind is Kind.CHAT_MESSAGE]
+                messages = self._messages_of(conversation_id)
             key_item = conversation or (messages[0] if messages else None)
             if key_item is None:
                 continue
@@ -132,36 +267,36 @@ class _Planner:
                 self._chat(conversation, messages)
         return self.out
 
-    def _is_top(self, item: Item) -> bool:
-        return self._holder(item) is None
+    def _messages_of(self, conversation_id: str) -> list[_Brief]:
+        """A conversation put in the review set on its own brings every message it holds."""
+        ids = self.session.scalars(
+            select(ItemRow.id).where(ItemRow.parent_id == conversation_id, ItemRow.kind == Kind.CHAT_MESSAGE.value)
+            .order_by(ItemRow.created_at, ItemRow.id)
+        ).all()
+        briefs = _briefs(self.session, ids)
+        return [briefs[i] for i in ids if i in briefs]
 
-    def _holder(self, item: Item) -> str | None:
+    def _holder(self, item: _Brief) -> str | None:
         """The nearest ancestor that is itself in the review set: the document this one follows."""
-        if item.id not in self._holders:
-            parent, holder, hops = item.parent_id, None, 0
-            while parent and hops < 64:
-                if parent in self.items:
-                    holder = parent
-                    break
-                parent_item = load_item(self.session, parent)
-                parent = parent_item.parent_id if parent_item else None
-                hops += 1
-            self._holders[item.id] = holder
-        return self._holders[item.id]
+        parent, hops = item.parent_id, 0
+        while parent and hops < 64:
+            if parent in self.items:
+                return parent
+            if parent not in self._parents:
+                self._parents[parent] = self.session.scalar(select(ItemRow.parent_id).where(ItemRow.id == parent))
+            parent = self._parents[parent]
+            hops += 1
+        return None
 
-    def _children(self, item: Item) -> list[Item]:
-        kids = [
-            i for i in self.items.values()
-            if i.kind not in (Kind.CHAT_MESSAGE, Kind.CHAT_CONVERSATION) and i.parent_id and self._holder(i) == item.id
-        ]
-        return sorted(kids, key=lambda i: (i.locator, i.id))
+    def _children(self, item: _Brief) -> list[_Brief]:
+        return self._kids.get(item.id, [])
 
-    def _family(self, item: Item) -> None:
+    def _family(self, item: _Brief) -> None:
         self._single(item)
         for child in self._children(item):
             self._family(child)
 
-    def _single(self, item: Item) -> None:
+    def _single(self, item: _Brief) -> None:
         decision = self.decisions.get(item.id, Decision("release", False, []))
         markers = self.markers.get(item.id, [])
         kind = "image" if item.kind is Kind.IMAGE or item.mime_type.startswith("image/") else item.kind.value
@@ -176,14 +311,14 @@ class _Planner:
                 decision=decision.decision,
                 reviewed=decision.reviewed,
                 exemptions=_codes(decision.exemptions, markers),
-                items=[item],
+                sources=[item.source()],
                 markers={item.id: markers} if markers else {},
             )
         )
 
-    def _chat(self, conversation: Item | None, messages: list[Item]) -> None:
-        days: dict[str, list[Item]] = {}
-        for message in sorted(messages, key=lambda m: (_sort_key(m), m.metadata.get("position", 0))):
+    def _chat(self, conversation: _Brief | None, messages: list[_Brief]) -> None:
+        days: dict[str, list[_Brief]] = {}
+        for message in sorted(messages, key=lambda m: (_sort_key(m), m.position)):
             days.setdefault(local_day(message), []).append(message)
         title = (conversation.title if conversation else "") or "Chat"
         for day, day_messages in days.items():
@@ -203,7 +338,7 @@ class _Planner:
                 decision = "release_in_part"
             else:
                 decision = "release"
-            custodians = sorted({c for m in day_messages for c in m.custodians} | set(conversation.custodians if conversation else []))
+            custodians = sorted({c for m in day_messages for c in m.custodians} | set(conversation.custodians if conversation else ()))
             items = ([conversation] if conversation else []) + day_messages
             self.out.append(
                 PlannedDocument(
@@ -216,7 +351,7 @@ class _Planner:
                     decision=decision,
                     reviewed=reviewed,
                     exemptions=exemptions,
-                    items=items,
+                    sources=[i.source() for i in items],
                     markers=markers,
                     withheld_ids=withheld,
                     day=day,
@@ -226,7 +361,7 @@ class _Planner:
                 for child in self._children(message):
                     self._family(child)
 
-    def _decision(self, item: Item) -> Decision:
+    def _decision(self, item: _Brief) -> Decision:
         return self.decisions.get(item.id, Decision("release", False, []))
 
 

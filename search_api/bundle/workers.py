@@ -3,8 +3,10 @@
 Each document goes through two jobs: `render_part` lays it out with its markers burned in and
 saves it unnumbered (page counts are only known once it is rendered); once every document before
 it has a page count, `seal_part` stamps its page numbers, scrubs and saves it, and reads it back
-for the leak check. Jobs carry one document and file paths, never the whole plan; each worker
-builds its masker and leak checker once, from the redacted strings handed to `start_worker`.
+for the leak check. Jobs carry one planned document (ids and markers) and file paths, never the
+whole plan and never item text: the worker reads the document's items from the case store
+itself, so the parent process holds no text at all. Each worker builds its masker and leak checker
+once, from the redacted strings handed to `start_worker`, and opens the case store once.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator
@@ -20,10 +22,12 @@ from typing import Iterator
 import pymupdf
 
 from disclose.evidence import EvidenceStore
+from disclose.store import CaseStore
 from search_api.bundle.leakcheck import Finding, LeakChecker, adjacent_words
 from search_api.bundle.model import PlannedDocument
 from search_api.bundle.pages import finish, stamp_pages
 from search_api.bundle.render import DocumentRenderer, Masker
+from search_api.bundle.selection import bundle_store, load_document
 
 WORKERS = 2  # the machines this runs on have two cores; more processes only add memory
 
@@ -31,6 +35,7 @@ WORKERS = 2  # the machines this runs on have two cores; more processes only add
 @dataclass(frozen=True)
 class RenderJob:
     planned: PlannedDocument
+    database_url: str  # the case store the worker reads the document's items from
     evidence_root: str
     ref: str
     work_file: str
@@ -68,6 +73,8 @@ class _WorkerState:
     mask: Masker
     checker: LeakChecker
     renderers: dict[tuple[str, str], DocumentRenderer]
+    stores: dict[str, CaseStore]
+    closing: ExitStack
 
 
 _state: _WorkerState | None = None
@@ -75,7 +82,7 @@ _state: _WorkerState | None = None
 
 def start_worker(redactions: list[tuple[str, str]], redacted: list[str]) -> None:
     global _state
-    _state = _WorkerState(Masker(redactions), LeakChecker(redacted), {})
+    _state = _WorkerState(Masker(redactions), LeakChecker(redacted), {}, {}, ExitStack())
 
 
 def _current() -> _WorkerState:
@@ -84,18 +91,26 @@ def _current() -> _WorkerState:
     return _state
 
 
+def _store(state: _WorkerState, url: str) -> CaseStore:
+    if url not in state.stores:  # open for the worker's life (it ends with the pool)
+        state.stores[url] = state.closing.enter_context(bundle_store(url))
+    return state.stores[url]
+
+
 def render_part(job: RenderJob) -> RenderedPart:
     state = _current()
     key = (job.evidence_root, job.ref)
     if key not in state.renderers:
         state.renderers[key] = DocumentRenderer(EvidenceStore(Path(job.evidence_root)), state.mask, job.ref)
-    doc, source = state.renderers[key].render(job.planned)
+    with _store(state, job.database_url).session() as session:
+        loaded = load_document(session, job.planned)
+    doc, source = state.renderers[key].render(loaded)
     pages = doc.page_count
     doc.save(job.work_file)  # unnumbered and uncompressed: sealing rewrites it
     doc.close()
     words: set[str] = set()
     if source != "image":  # an image's words are pixels: there is no text to read back
-        for item in job.planned.items:
+        for item in loaded.items:
             spans = [(m.start, m.end) for m in job.planned.markers.get(item.id, [])]
             if spans:
                 words |= adjacent_words(item.text, spans)

@@ -22,9 +22,9 @@ from search_api.bundle.builder import finish, prepare_target, stamp_pages
 from search_api.bundle.layout import merged_markers
 from search_api.bundle.leakcheck import LeakChecker, normal
 from search_api.bundle.manifest import DocumentSources, Manifest, write_manifest
-from search_api.bundle.model import LeakError, PlannedDocument
+from search_api.bundle.model import LeakError, LoadedDocument, PlannedDocument
 from search_api.bundle.render import DocumentRenderer, Masker
-from search_api.bundle.selection import plan_bundle
+from search_api.bundle.selection import load_document, plan_bundle
 from search_api.export.loadfiles import OpticonPage, write_csv, write_dat, write_opt
 
 PREFIX_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,20}$")
@@ -89,7 +89,7 @@ def export_legal(store: CaseStore, evidence: EvidenceStore, ref: str, out: Path,
     for folder in ("NATIVES", "TEXT", "IMAGES", "DATA"):
         (staging / folder).mkdir(parents=True)
     try:
-        summary = _export(plan, evidence, staging, prefix, start)
+        summary = _export(plan, store, evidence, staging, prefix, start)
         if out.exists():
             out.rmdir()
         staging.rename(out)
@@ -101,9 +101,8 @@ def export_legal(store: CaseStore, evidence: EvidenceStore, ref: str, out: Path,
     return summary
 
 
-def _export(plan, evidence: EvidenceStore, root: Path, prefix: str, start: int) -> LegalExportSummary:  # type: ignore[no-untyped-def]
-    pairs = [(m.covered(i.text), m.code) for d in plan.documents for i in d.items for m in d.markers.get(i.id, [])]
-    mask = Masker(pairs)
+def _export(plan, store: CaseStore, evidence: EvidenceStore, root: Path, prefix: str, start: int) -> LegalExportSummary:  # type: ignore[no-untyped-def]
+    mask = Masker(plan.redactions)
     renderer = DocumentRenderer(evidence, mask, plan.ref)
     released = [d for d in plan.documents if d.released]
     number = start
@@ -112,15 +111,17 @@ def _export(plan, evidence: EvidenceStore, root: Path, prefix: str, start: int) 
     sources: list[DocumentSources] = []
     natives = redacted = 0
     for planned in released:
-        doc, _ = renderer.render(planned)
+        with store.session() as session:  # one document's items at a time: the plan holds no text
+            loaded = load_document(session, planned)
+        doc, _ = renderer.render(loaded)
         count = doc.page_count
         begin, end = bates(prefix, number), bates(prefix, number + count - 1)
         stamp_pages(doc, prefix, number, label=bates)
         finish(doc, root / "IMAGES" / f"{begin}.pdf", thorough=True)
-        item = planned.primary
+        item = loaded.primary
         has_markers = bool(planned.all_markers())
         redacted += has_markers
-        text = _document_text(planned)
+        text = _document_text(loaded)
         (root / "TEXT" / f"{begin}.txt").write_text(text, encoding="utf-8")
         native = ""
         md5 = ""
@@ -133,11 +134,11 @@ def _export(plan, evidence: EvidenceStore, root: Path, prefix: str, start: int) 
                 natives += 1
             except EvidenceError:
                 native = ""
-        records.append(_record(planned, begin, end, mask, native, md5, has_markers))
+        records.append(_record(loaded, begin, end, mask, native, md5, has_markers))
         for page in range(count):
             pages.append(OpticonPage(bates(prefix, number + page), plan.ref, f"IMAGES\\{begin}.pdf", page == 0, count))
-        sources.append(DocumentSources(planned.number, f"IMAGES/{begin}.pdf", [i.id for i in planned.items],
-                                       sorted({i.sha256 for i in planned.items if i.sha256}), f"{begin}-{end}"))
+        sources.append(DocumentSources(planned.number, f"IMAGES/{begin}.pdf", planned.item_ids,
+                                       sorted({i.sha256 for i in planned.sources if i.sha256}), f"{begin}-{end}"))
         number += count
     _attach_ranges(records, released)
     name = re.sub(r"[^A-Za-z0-9._-]+", "-", plan.ref)
@@ -155,21 +156,22 @@ def _export(plan, evidence: EvidenceStore, root: Path, prefix: str, start: int) 
     )
 
 
-def _document_text(planned: PlannedDocument) -> str:
+def _document_text(loaded: LoadedDocument) -> str:
+    planned, items = loaded.planned, loaded.items
     if planned.kind == "chat":
         lines = []
-        for item in planned.items[1:] if planned.items and planned.items[0].kind.value == "chat_conversation" else planned.items:
+        for item in items[1:] if items and items[0].kind.value == "chat_conversation" else items:
             sender = "; ".join(p.label() for p in item.participants.sender)
             when = item.date.isoformat() if item.date else ""
             body = "[message withheld]" if item.id in planned.withheld_ids else redacted_text(item.text, planned.markers.get(item.id, []))
             lines.append(f"{when} {sender}: {body}")
         return "\n".join(lines)
-    item = planned.primary
+    item = loaded.primary
     return redacted_text(item.text, planned.markers.get(item.id, []))
 
 
-def _record(planned: PlannedDocument, begin: str, end: str, mask: Masker, native: str, md5: str, has_markers: bool) -> dict[str, str]:
-    item = planned.primary
+def _record(loaded: LoadedDocument, begin: str, end: str, mask: Masker, native: str, md5: str, has_markers: bool) -> dict[str, str]:
+    planned, item = loaded.planned, loaded.primary
     parts = item.participants
 
     def people(group) -> str:  # type: ignore[no-untyped-def]
@@ -211,8 +213,7 @@ def _md5(path: Path) -> str:
 
 
 def _leak_check(root: Path, plan) -> None:  # type: ignore[no-untyped-def]
-    redacted = [s for strings in plan.redacted_strings.values() for s in strings]
-    checker = LeakChecker(redacted)
+    checker = LeakChecker(plan.redacted_strings)
     findings = [f.message() for f in checker.check(sorted((root / "IMAGES").glob("*.pdf")), root, {})]
     for path in [*sorted((root / "TEXT").glob("*.txt")), *sorted((root / "DATA").glob("*"))]:
         text = normal(path.read_text(encoding="utf-8-sig", errors="replace"))

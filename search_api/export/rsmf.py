@@ -44,9 +44,10 @@ from disclose.store import CaseStore
 from search_api.bundle.builder import prepare_target
 from search_api.bundle.leakcheck import LeakChecker, normal
 from search_api.bundle.manifest import DocumentSources, Manifest, write_manifest
-from search_api.bundle.model import LeakError, PlannedDocument
+from disclose.store.records import load_items
+from search_api.bundle.model import LeakError, LoadedDocument
 from search_api.bundle.render import Masker
-from search_api.bundle.selection import plan_bundle
+from search_api.bundle.selection import load_document, plan_bundle
 from search_api.export.legal import redacted_text
 
 RSMF_VERSION = "2.0.0"
@@ -89,12 +90,11 @@ def export_rsmf(store: CaseStore, evidence: EvidenceStore, ref: str, out: Path) 
     chats = [d for d in plan.documents if d.kind == "chat" and d.released]
     if not chats:
         raise ValueError(f"request {ref} has no released chat messages to export as RSMF")
-    pairs = [(m.covered(i.text), m.code) for d in plan.documents for i in d.items for m in d.markers.get(i.id, [])]
-    mask = Masker(pairs)
-    files: dict[str, list[Item]] = {}
+    mask = Masker(plan.redactions)
+    attachments: dict[str, list[str]] = {}  # message id -> its released, unredacted attachments' ids
     for document in plan.documents:
         if document.released and document.kind != "chat" and not document.all_markers() and document.primary.parent_id:
-            files.setdefault(document.primary.parent_id, []).append(document.primary)
+            attachments.setdefault(document.primary.parent_id, []).append(document.primary.id)
     staging = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", ref)
@@ -105,13 +105,18 @@ def export_rsmf(store: CaseStore, evidence: EvidenceStore, ref: str, out: Path) 
     try:
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
             for planned in chats:
-                eml, count = rsmf_file(planned, mask, evidence, files)
+                with store.session() as session:  # one conversation-day's items at a time: the plan holds no text
+                    loaded = load_document(session, planned)
+                    files: dict[str, list[Item]] = {}
+                    for item in load_items(session, [a for i in planned.item_ids for a in attachments.get(i, [])]):
+                        files.setdefault(item.parent_id or "", []).append(item)
+                eml, count = rsmf_file(loaded, mask, evidence, files)
                 name = f"{safe}-{planned.number:05d}-{planned.day}.rsmf"
                 bundle.writestr(name, eml)
                 names.append(name)
                 events += count
-                sources.append(DocumentSources(planned.number, name, [i.id for i in planned.items], [], ""))
-        _leak_check(archive, [s for strings in plan.redacted_strings.values() for s in strings])
+                sources.append(DocumentSources(planned.number, name, planned.item_ids, [], ""))
+        _leak_check(archive, plan.redacted_strings)
         write_manifest(staging, Manifest(ref=ref, kind="rsmf-export", generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
                                          documents=sources))
         if out.exists():
@@ -124,14 +129,15 @@ def export_rsmf(store: CaseStore, evidence: EvidenceStore, ref: str, out: Path) 
                              events=events, manifest="manifest.json", seconds=round(time.monotonic() - began, 2))
 
 
-def rsmf_manifest(planned: PlannedDocument, mask: Masker, files: dict[str, list[Item]] | None = None) -> tuple[dict, list[tuple[str, Item]]]:
+def rsmf_manifest(loaded: LoadedDocument, mask: Masker, files: dict[str, list[Item]] | None = None) -> tuple[dict, list[tuple[str, Item]]]:
     """The manifest for one conversation-day, and the attachment items it names (id in the zip, item).
 
     `files` maps a message id to its released, unredacted attachments (redacted ones stay out).
     """
     files_by_message = files
-    conversation = planned.items[0] if planned.items and planned.items[0].kind is Kind.CHAT_CONVERSATION else None
-    messages = [i for i in planned.items if i.kind is Kind.CHAT_MESSAGE and i.id not in planned.withheld_ids]
+    planned, items = loaded.planned, loaded.items
+    conversation = items[0] if items and items[0].kind is Kind.CHAT_CONVERSATION else None
+    messages = [i for i in items if i.kind is Kind.CHAT_MESSAGE and i.id not in planned.withheld_ids]
     people: dict[tuple[str, str], dict] = {}
 
     def participant(name: str, address: str) -> str:
@@ -242,8 +248,9 @@ def validate_manifest(manifest: dict, zip_names: list[str], where: str) -> None:
                               + "; ".join(problems[:5]) + more)
 
 
-def rsmf_file(planned: PlannedDocument, mask: Masker, evidence: EvidenceStore, files: dict[str, list[Item]] | None = None) -> tuple[bytes, int]:
-    manifest, attachments = rsmf_manifest(planned, mask, files)
+def rsmf_file(loaded: LoadedDocument, mask: Masker, evidence: EvidenceStore, files: dict[str, list[Item]] | None = None) -> tuple[bytes, int]:
+    planned = loaded.planned
+    manifest, attachments = rsmf_manifest(loaded, mask, files)
     validate_manifest(manifest, [MANIFEST_NAME, *(zip_id for zip_id, _ in attachments)], f"document {planned.number} ({planned.day})")
     inner = io.BytesIO()
     with zipfile.ZipFile(inner, "w", zipfile.ZIP_DEFLATED) as archive:
