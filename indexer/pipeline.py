@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, BinaryIO, Callable, Iterator
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from crawler.base import Checkpoint, Collected, CollectionProblem, Crawler, Removed
 from disclose import __version__
@@ -266,21 +267,10 @@ def ingest_root(runtime: Runtime, spec: RootSpec) -> RootOutcome:
     interrupted run leaves no half-ingested original that looks complete."""
     services = runtime.services
     sink = Sink(services.store, services.index if runtime.index_in_worker else None, spec.run_id or None)
-    with WRITE_LOCK:
-        with services.store.session() as session:
-            if session.get(ItemRow, spec.item_id) is None:
-                record_custody(
-                    session,
-                    item_id=spec.item_id,
-                    sha256=spec.sha256,
-                    source=spec.source,
-                    custodian=", ".join(spec.custodians),
-                    collector=COLLECTOR,
-                    detail={"display_path": spec.display_path, "source_kind": spec.source_kind, "size": spec.size},
-                )
+    sink.also(lambda session: _record_collection(session, spec))
     RootIngestion(runtime, spec, sink).run()
+    sink.also(lambda session: _remember_entry_in(session, spec))
     sink.flush()
-    _remember_entry(services, spec)
     totals = sink.totals
     return RootOutcome(
         added=totals.added,
@@ -288,18 +278,35 @@ def ingest_root(runtime: Runtime, spec: RootSpec) -> RootOutcome:
     )
 
 
+def _record_collection(session: Session, spec: RootSpec) -> None:
+    if session.get(ItemRow, spec.item_id) is None:
+        record_custody(
+            session,
+            item_id=spec.item_id,
+            sha256=spec.sha256,
+            source=spec.source,
+            custodian=", ".join(spec.custodians),
+            collector=COLLECTOR,
+            detail={"display_path": spec.display_path, "source_kind": spec.source_kind, "size": spec.size},
+        )
+
+
 def _remember_entry(services: Services, spec: RootSpec) -> None:
     with WRITE_LOCK:
         with services.store.session() as session:
-            entry = session.get(SourceEntry, (spec.source_id, spec.source))
-            if entry is None:
-                entry = SourceEntry(source_id=spec.source_id, locator=spec.source, item_id=spec.item_id)
-                session.add(entry)
-            entry.item_id = spec.item_id
-            entry.sha256 = spec.sha256
-            entry.fingerprint = str(spec.metadata.get("fingerprint", ""))
-            entry.present = True
-            entry.seen_at = now()
+            _remember_entry_in(session, spec)
+
+
+def _remember_entry_in(session: Session, spec: RootSpec) -> None:
+    entry = session.get(SourceEntry, (spec.source_id, spec.source))
+    if entry is None:
+        entry = SourceEntry(source_id=spec.source_id, locator=spec.source, item_id=spec.item_id)
+        session.add(entry)
+    entry.item_id = spec.item_id
+    entry.sha256 = spec.sha256
+    entry.fingerprint = str(spec.metadata.get("fingerprint", ""))
+    entry.present = True
+    entry.seen_at = now()
 
 
 class Pipeline:
@@ -337,6 +344,7 @@ class Pipeline:
                     self._settle(pending, report)
                     pending.clear()
                     self._index(report, commit=True)
+                    self.services.evidence.make_durable()
                     self._save_state(crawler, found.state)
                 if progress:
                     progress(report)
@@ -345,6 +353,7 @@ class Pipeline:
             self._enrich(report)
             report.changed_ids.extend(duplicate_families(self.services, report.duplicate_roots))
             self._index(report, commit=True)
+            self.services.evidence.make_durable()
         finally:
             dispatcher.close()
             report.seconds = round(time.monotonic() - started, 3)

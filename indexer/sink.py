@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Callable, Sequence
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from disclose.items import Item, Kind
 from disclose.store import CaseStore
@@ -43,7 +44,14 @@ class Sink:
         self.totals = SinkTotals()
         self._items: list[Item] = []
         self._problems: list[ExceptionEntry] = []
+        self._writes: list[Callable[[Session], None]] = []
         self._lock = threading.Lock()
+
+    def also(self, write: Callable[[Session], None]) -> None:
+        """Run `write` in the next flush's transaction, before the items are saved: the pipeline's
+        per-original records (custody, source entry) then cost no transaction of their own."""
+        with self._lock:
+            self._writes.append(write)
 
     def add(self, item: Item) -> None:
         with self._lock:
@@ -61,10 +69,13 @@ class Sink:
         with self._lock:
             items, self._items = self._items, []
             problems, self._problems = self._problems, []
-        if not items and not problems:
+            writes, self._writes = self._writes, []
+        if not items and not problems and not writes:
             return
         with WRITE_LOCK:
             with self.store.session() as session:
+                for write in writes:
+                    write(session)
                 self._mark_duplicates(session, items)
                 outcome = save_items(session, items)
                 for entry in problems:
