@@ -196,8 +196,12 @@ class ElasticIndex:
             next_cursor = encode_cursor({"q": fingerprint, "pit": pit_id, "after": raw_hits[-1]["sort"]})
         else:
             self.client.close_point_in_time(id=pit_id)
+        families = int(aggs.get("families", {}).get("value", 0))
         return IndexPage(
-            total=total, unique=primaries, families=int(aggs.get("families", {}).get("value", 0)),
+            total=total, unique=primaries, families=families,
+            # Below its precision threshold Elasticsearch counts distinct values in a hash set
+            # (exact but for hash collisions); above it the count is a HyperLogLog estimate.
+            families_exact=families < CARDINALITY_PRECISION,
             duplicates_hidden=all_count - total if not request.include_duplicates else 0,
             hits=hits, facets=_facets(aggs) if request.facets else None, next_cursor=next_cursor,
         )
