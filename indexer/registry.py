@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
+from functools import cached_property
 from importlib import import_module
 from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, ClassVar, Protocol
@@ -35,6 +36,11 @@ class Probe:
 
     def text_head(self) -> str:
         """The head decoded leniently, with byte-order marks removed."""
+        return self._text_head
+
+    @cached_property
+    def _text_head(self) -> str:
+        # Decoded once per probe: every text-format ingestor's score() asks for it.
         for encoding in ("utf-8-sig", "utf-16"):
             try:
                 return self.head.decode(encoding)

@@ -117,3 +117,14 @@ def test_bulk_save_stores_exactly_what_a_core_insert_stores(backend: str, tmp_pa
         assert sorted(in_march) == [fast.id, ordinary.id]
         loaded = load_item(session, fast.id)
     assert loaded is not None and loaded.custodians == ["Jane Smith"] and loaded.participants.sender[0].address == "jane@example.gov.uk"
+
+
+def test_evidence_store_keeps_originals_read_only_and_ignores_cut_off_writes(tmp_path: Path) -> None:
+    store = EvidenceStore(tmp_path / "evidence")
+    sha, size = store.put_bytes(b"minutes of the housing committee")
+    again, _ = store.put_bytes(b"minutes of the housing committee")
+    assert again == sha and size == 32 and store.read(sha) == b"minutes of the housing committee"
+    path = store.path_for(sha)
+    assert not path.stat().st_mode & 0o222  # nobody may write to an original
+    (path.parent / ".incoming-123-4-abcdef").write_bytes(b"half a file")  # as a crash mid-write leaves it
+    assert list(store.all_hashes()) == [sha] and store.verify(sha)

@@ -178,8 +178,8 @@ class WhatsAppIngestor:
             if chat_member(names) or (title_from_filename(probe.filename) and probe.extension == "zip"):
                 return ZIP_SCORE
             return 0
-        if probe.head[:4] == b"PK\x03\x04":
-            return 0
+        if probe.head[:4] == b"PK\x03\x04" or probe.mime.startswith("message/") or probe.hint.startswith("message/"):
+            return 0  # a zip that is not an export, or an email (an mbox holds thousands)
         return TEXT_SCORE if looks_like_whatsapp(probe.text_head()[:8000]) else 0
 
     def ingest(self, item: Item, native: Native, ctx: IngestContext) -> None:
