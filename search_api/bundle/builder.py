@@ -6,6 +6,7 @@ leak check is moved into place, so a failed build leaves nothing a recipient cou
 
 from __future__ import annotations
 
+import ctypes
 import re
 import shutil
 import time
@@ -196,35 +197,77 @@ def _first_page_only(findings: list[Finding]) -> list[Finding]:
 
 
 def combine(output: _Output, schedule: Path, documents: list[PlannedDocument], rendered: dict[int, RenderedDocument], mask: Masker) -> int:
-    """Append each per-document file to the combined PDF, saving incrementally so memory stays flat; its page count."""
+    """Append each per-document file to the combined PDF, with one bookmark each; its page count.
+
+    Memory stays the same however many pages there are: the file is saved incrementally and
+    reopened every COMBINE_CHUNK documents, and the bookmarks are written as outline objects
+    pointing at page objects noted while appending (set_toc would load every page of the file).
+    """
     target = output.combined
-    toc: list[list[object]] = []
     with pymupdf.open(schedule) as front:
         combined = pymupdf.open()
         combined.insert_pdf(front)
-        toc.append([1, "Schedule of documents", 1])
         page_count = front.page_count
     combined.set_metadata({})
     combined.save(target, garbage=1, deflate=True)
     combined.close()
     combined = pymupdf.open(target)
+    outline: list[tuple[str, int]] = [("Schedule of documents", combined.page_xref(0))]
     appended = 0
     titles = {d.number: d.title for d in documents}
     for number, done in rendered.items():
+        before = combined.xref_length()
         with pymupdf.open(output.root / done.file) as part:
             combined.insert_pdf(part)
-        toc.append([1, mask(f"{done.first_page}  {number}. {titles.get(number, '')}")[:200], page_count + 1])
+        outline.append((mask(f"{done.first_page}  {number}. {titles.get(number, '')}")[:200], _first_new_page(combined, before)))
         page_count += done.pages
         appended += 1
         if appended % COMBINE_CHUNK == 0:
             combined.saveIncr()
             combined.close()
+            return_freed_memory()
             combined = pymupdf.open(target)
-    combined.set_toc(toc)
+    _write_outline(combined, outline)
     combined.set_metadata({})
     combined.saveIncr()
     combined.close()
     return page_count
+
+
+def _first_new_page(doc: pymupdf.Document, since: int) -> int:
+    """The first page object appended after xref `since`: insert_pdf adds a document's pages in order."""
+    for xref in range(since, doc.xref_length()):
+        if doc.xref_get_key(xref, "Type") == ("name", "/Page"):
+            return xref
+    raise BundleError("a rendered document added no pages to the combined PDF")
+
+
+def _write_outline(doc: pymupdf.Document, entries: list[tuple[str, int]]) -> None:
+    """One top-level bookmark per (title, page object), in order."""
+    root = doc.get_new_xref()
+    items = [doc.get_new_xref() for _ in entries]
+    for index, ((title, page), xref) in enumerate(zip(entries, items)):
+        fields = [f"/Title {pymupdf.get_pdf_str(title)}", f"/Parent {root} 0 R", f"/Dest [{page} 0 R /Fit]"]
+        if index:
+            fields.append(f"/Prev {items[index - 1]} 0 R")
+        if index + 1 < len(items):
+            fields.append(f"/Next {items[index + 1]} 0 R")
+        doc.update_object(xref, "<<" + "".join(fields) + ">>")
+    doc.update_object(root, f"<</Type/Outlines/First {items[0]} 0 R/Last {items[-1]} 0 R/Count {len(items)}>>")
+    doc.xref_set_key(doc.pdf_catalog(), "Outlines", f"{root} 0 R")
+
+
+def return_freed_memory() -> None:
+    """Hand freed heap memory back to the system (glibc's malloc_trim).
+
+    Each reopening of the combined PDF parses its whole page tree, which grows with the bundle;
+    freed, those objects leave the heap fragmented and glibc keeps it, so without this the
+    process's memory would creep up by about 1.5 KB a page. Elsewhere (no glibc) it does nothing.
+    """
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
 
 
 def _manifest(plan: Plan, rendered: dict[int, RenderedDocument]) -> Manifest:
