@@ -1,20 +1,25 @@
 """Bundle speed and memory: a 2,000-page redacted bundle with 5,000 markers, then 10,000 pages.
 
 Prints pages/s, the 10,000-page time (measured with --full, else extrapolated) and peak RSS at both
-sizes. The case is made in one process and the bundle built in another, so peak RSS is the build's
-own (the main process; the two render workers' peaks are printed too).
+sizes: of the main process (getrusage) and of each render worker and pdftotext run (their VmHWM,
+read from /proc every 0.1 s while they live; getrusage's figure for children is no use here, as it
+counts the parent's pages at the moment a worker is spawned). The case is made in one process and
+the bundle built in another, so those figures are the build's own. CPU seconds and the load average
+are printed with each figure: pages/s depends on what else the machine is doing, CPU seconds do not.
 
-    /tmp/venv/bin/python bench/bench_bundle.py [--full]
+    .venv/bin/python bench/bench_bundle.py [--full]
 """
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -68,45 +73,129 @@ def build_case(home: Path, pages: int, markers: int) -> str:
     return "BENCH-1"
 
 
-def run_one(pages: int, markers: int) -> dict:
+def _children_of(pids: set[int]) -> dict[int, str]:
+    """Every live descendant of `pids`, with what it is, from /proc."""
+    parents: dict[int, tuple[int, str]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+            except OSError:
+                continue
+            name = stat[stat.index("(") + 1:stat.rindex(")")]
+            parents[int(entry)] = (int(stat[stat.rindex(")") + 2:].split()[1]), name)
+    found: dict[int, str] = {}
+    frontier = set(pids)
+    while frontier:
+        frontier = {pid for pid, (ppid, _) in parents.items() if ppid in frontier and pid not in found}
+        found.update({pid: _role(pid, parents[pid][1]) for pid in frontier})
+    return found
+
+
+def _role(pid: int, name: str) -> str:
+    """pdftotext, a render worker (multiprocessing's spawn_main), or the resource tracker."""
+    try:
+        command = open(f"/proc/{pid}/cmdline", "rb").read()
+    except OSError:
+        return name
+    if b"spawn_main" in command:
+        return "worker"
+    if b"resource_tracker" in command:
+        return "resource-tracker"
+    return name
+
+
+def _high_water_mb(pid: int) -> float:
+    try:
+        for line in open(f"/proc/{pid}/status"):
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class PeakSampler(threading.Thread):
+    """Each child process's peak RSS (VmHWM), read every 0.1 s while it lives."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.peaks: dict[int, tuple[str, float]] = {}
+        self.done = threading.Event()
+
+    def run(self) -> None:
+        while not self.done.wait(0.1):
+            for pid, name in _children_of({os.getpid()}).items():
+                peak = _high_water_mb(pid)
+                if peak > self.peaks.get(pid, (name, 0.0))[1]:
+                    self.peaks[pid] = (name, peak)
+
+    def largest(self, name: str) -> float:
+        return round(max((peak for n, peak in self.peaks.values() if n == name), default=0.0), 1)
+
+    def each(self, name: str) -> list[float]:
+        return sorted((round(peak, 1) for n, peak in self.peaks.values() if n == name), reverse=True)
+
+
+def run_one(home: Path) -> dict:
     from disclose.workspace import open_workspace
     from indexer.services import open_services
     from search_api.bundle.builder import build_bundle
 
+    services = open_services(open_workspace(home))
+    sampler = PeakSampler()
+    sampler.start()
     with tempfile.TemporaryDirectory() as folder:
-        home = Path(folder) / "ws"
-        subprocess.run([sys.executable, __file__, "--case", str(home), str(pages), str(markers)], check=True)
-        ref = "BENCH-1"
-        services = open_services(open_workspace(home))
         began = time.monotonic()
-        summary = build_bundle(services.store, services.evidence, ref, Path(folder) / "out")
+        summary = build_bundle(services.store, services.evidence, "BENCH-1", Path(folder) / "out")
         seconds = time.monotonic() - began
+    sampler.done.set()
+    sampler.join()
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_main, cpu_children = own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
     return {"pages": summary.pages, "markers": summary.markers, "seconds": round(seconds, 1),
             "pages_per_second": round(summary.pages / seconds, 1),
+            # CPU seconds do not depend on what else the machine is doing: compare these across runs
+            "cpu_main_s": round(cpu_main, 1), "cpu_children_s": round(cpu_children, 1),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            # largest of the finished children: the two workers (and the case builder, reported apart)
-            "worker_peak_rss_mb": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)}
+            "worker_peaks_mb": sampler.each("worker"),
+            "pdftotext_peak_mb": sampler.largest("pdftotext")}
 
 
 def measured(pages: int, markers: int) -> dict:
-    result = subprocess.run([sys.executable, __file__, "--one", str(pages), str(markers)], capture_output=True, text=True, check=True)
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    with tempfile.TemporaryDirectory() as folder:
+        home = Path(folder) / "ws"
+        subprocess.run([sys.executable, __file__, "--case", str(home), str(pages), str(markers)], check=True)
+        load = os.getloadavg()
+        result = subprocess.run([sys.executable, __file__, "--one", str(home)], capture_output=True, text=True, check=True)
+    figures = json.loads(result.stdout.strip().splitlines()[-1])
+    figures["load"] = " ".join(f"{a:.2f}" for a in load) + " -> " + " ".join(f"{a:.2f}" for a in os.getloadavg())
+    return figures
+
+
+def report(label: str, figures: dict) -> str:
+    workers = ", ".join(f"{mb}" for mb in figures["worker_peaks_mb"]) or "-"
+    return (f"{label}, {figures['markers']} markers: {figures['seconds']} s, {figures['pages_per_second']} pages/s\n"
+            f"  CPU: main process {figures['cpu_main_s']} s, children {figures['cpu_children_s']} s\n"
+            f"  peak RSS: main process {figures['peak_rss_mb']} MB; render workers {workers} MB; "
+            f"largest pdftotext {figures['pdftotext_peak_mb']} MB\n"
+            f"  load average (1, 5, 15 min) before -> after: {figures['load']}")
 
 
 def main() -> None:
     if len(sys.argv) == 5 and sys.argv[1] == "--case":
         build_case(Path(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]))
         return
-    if len(sys.argv) == 4 and sys.argv[1] == "--one":
-        print(json.dumps(run_one(int(sys.argv[2]), int(sys.argv[3]))))
+    if len(sys.argv) == 3 and sys.argv[1] == "--one":
+        print(json.dumps(run_one(Path(sys.argv[2]))))
         return
     small = measured(2000, 5000)
-    print(f"2,000-page bundle, {small['markers']} markers: {small['seconds']} s, {small['pages_per_second']} pages/s "
-          f"(target >= 50), peak RSS {small['peak_rss_mb']} MB (largest child {small['worker_peak_rss_mb']} MB)")
+    print(report("2,000-page bundle (target >= 50 pages/s)", small))
     if "--full" in sys.argv:
         large = measured(10000, 25000)
-        print(f"10,000-page bundle, {large['markers']} markers: {large['seconds']} s measured (target < 300 s), "
-              f"{large['pages_per_second']} pages/s, peak RSS {large['peak_rss_mb']} MB (largest child {large['worker_peak_rss_mb']} MB)")
+        print(report("10,000-page bundle (target < 300 s, memory as at 2,000 pages)", large))
+        print(f"peak RSS 2,000 -> 10,000 pages: main process {small['peak_rss_mb']} -> {large['peak_rss_mb']} MB, "
+              f"largest render worker {max(small['worker_peaks_mb'], default=0)} -> {max(large['worker_peaks_mb'], default=0)} MB")
     else:
         print(f"10,000-page bundle: {round(10000 / small['pages_per_second'], 1)} s extrapolated (target < 300 s); run with --full to measure")
 
