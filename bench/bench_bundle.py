@@ -85,21 +85,25 @@ def _children_of(pids: set[int]) -> dict[int, str]:
             name = stat[stat.index("(") + 1:stat.rindex(")")]
             parents[int(entry)] = (int(stat[stat.rindex(")") + 2:].split()[1]), name)
     found: dict[int, str] = {}
-    frontier = set(pids)
+    frontier, depth = set(pids), 0
     while frontier:
+        depth += 1
         frontier = {pid for pid, (ppid, _) in parents.items() if ppid in frontier and pid not in found}
-        found.update({pid: _role(pid, parents[pid][1]) for pid in frontier})
+        found.update({pid: _role(pid, parents[pid][1], depth) for pid in frontier})
     return found
 
 
-def _role(pid: int, name: str) -> str:
-    """pdftotext, a render worker (multiprocessing's spawn_main), or the resource tracker."""
+def _role(pid: int, name: str, depth: int) -> str:
+    """pdftotext, a render worker (a direct child running multiprocessing's spawn_main), or something else.
+
+    A worker's child between fork and exec still shows the worker's command line and memory: it is
+    not counted as a worker."""
     try:
         command = open(f"/proc/{pid}/cmdline", "rb").read()
     except OSError:
         return name
     if b"spawn_main" in command:
-        return "worker"
+        return "worker" if depth == 1 else "forking"
     if b"resource_tracker" in command:
         return "resource-tracker"
     return name
