@@ -16,6 +16,7 @@ from typing import Callable
 from disclose.query.folding import _WORD as _WORD_RE
 from disclose.query.folding import Token, stem, tokens
 from disclose.query.nodes import (
+    has_node,
     TEXT,
     And,
     DateRange,
@@ -109,13 +110,7 @@ def _fuzzy_candidates(term: str, distance: int) -> str:
 
 
 def _has_near(node: Node) -> bool:
-    if isinstance(node, Near):
-        return True
-    if isinstance(node, (And, Or)):
-        return any(_has_near(c) for c in node.children)
-    if isinstance(node, Not):
-        return _has_near(node.child)
-    return False
+    return has_node(node, lambda n: isinstance(n, Near))
 
 
 class Matcher:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Union
+from typing import Callable, Union
 
 TEXT = "text"  # the item's title and extracted text: where bare words search
 
@@ -122,3 +122,15 @@ def positive_leaves(node: Node) -> list[Node]:
     if isinstance(node, Near):
         return positive_leaves(node.left) + positive_leaves(node.right)
     return [node]
+
+
+def has_node(node: Node, found: Callable[[Node], bool]) -> bool:
+    """True when `found` holds for this node or any node under an AND, OR or NOT (a NEAR is not
+    opened: it is one node to the callers that ask)."""
+    if found(node):
+        return True
+    if isinstance(node, (And, Or)):
+        return any(has_node(child, found) for child in node.children)
+    if isinstance(node, Not):
+        return has_node(node.child, found)
+    return False

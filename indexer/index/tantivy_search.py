@@ -24,7 +24,7 @@ from typing import Any, Literal
 import tantivy
 
 from disclose.query.folding import stem
-from disclose.query.nodes import TEXT, And, Keyword, Near, Node, Not, Or, Phrase, Stem, Word
+from disclose.query.nodes import TEXT, And, Keyword, Near, Node, Not, Or, Phrase, Stem, Word, has_node
 from indexer.index.base import EXACT_FAMILIES_UP_TO, FACET_SIZE, CountMode, FacetBucket, Facets
 from indexer.index.tantivy_query import KEYWORD_INDEX_FIELDS
 
@@ -93,15 +93,7 @@ def _doc_freq(searcher: tantivy.Searcher, field: str, value: str) -> float:
 
 
 def reads_positions(node: Node) -> bool:
-    if isinstance(node, (Word, Phrase)):
-        return len(node.terms) > 1
-    if isinstance(node, Near):
-        return True
-    if isinstance(node, (And, Or)):
-        return any(reads_positions(c) for c in node.children)
-    if isinstance(node, Not):
-        return reads_positions(node.child)
-    return False
+    return has_node(node, lambda n: isinstance(n, Near) or (isinstance(n, (Word, Phrase)) and len(n.terms) > 1))
 
 
 def first_limit(searcher: tantivy.Searcher, tree: Node, wanted: int) -> int:
