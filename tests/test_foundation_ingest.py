@@ -143,3 +143,23 @@ def test_an_index_from_an_older_schema_is_rebuilt_from_the_case_store(cli, folde
     assert before == 2
     (home / "index" / "disclose-schema").write_text("1")  # as an older release left it
     assert cli("search", "damp OR cabinet", "--json").json()["total"] == before
+
+
+def test_a_zip_member_in_an_unsupported_compression_method_is_reported_and_the_rest_ingested(cli, tmp_path: Path) -> None:
+    root = tmp_path / "share"
+    root.mkdir()
+    with zipfile.ZipFile(root / "archive.zip", "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("readable.txt", "The Riverside damp survey is booked for Tuesday.")
+        archive.writestr("deflate64.txt", "Contents nobody can read without Deflate64.")
+    data = bytearray((root / "archive.zip").read_bytes())
+    # Mark the second member as Deflate64 (method 9) in its local header and its central-directory entry.
+    local = data.index(b"PK\x03\x04", 1)
+    central = data.index(b"PK\x01\x02", data.index(b"PK\x01\x02") + 1)
+    data[local + 8 : local + 10] = (9).to_bytes(2, "little")
+    data[central + 10 : central + 12] = (9).to_bytes(2, "little")
+    (root / "archive.zip").write_bytes(bytes(data))
+
+    assert cli("ingest", str(root), "--custodian", "Jane Smith", "--json").exit_code == 0
+    assert cli("search", "riverside", "--json").json()["total"] == 1
+    reasons = [entry["reason"] for entry in cli("exceptions", "--json").json()["exceptions"]]
+    assert any("compression method 9 is not supported" in reason and "deflate64.txt" in reason for reason in reasons), reasons

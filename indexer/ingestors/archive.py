@@ -8,22 +8,12 @@ from typing import ClassVar
 
 from disclose.items import Item, Kind
 from indexer.context import IngestContext, Native
+from indexer.ingestors.zipmembers import safe_member_name, why_unopenable
 from indexer.registry import Probe, register
 
 MAX_MEMBER_BYTES = 4 * 1024**3
 MAX_RATIO = 200  # compression ratios above this are zip bombs
 MAX_MEMBERS = 100_000
-
-
-def safe_member_name(name: str) -> str | None:
-    """A member's path inside the archive, or None if it tries to leave it (absolute, `..`, drive letters)."""
-    cleaned = name.replace("\\", "/")
-    if cleaned.startswith("/") or (len(cleaned) > 1 and cleaned[1] == ":"):
-        return None
-    normal = posixpath.normpath(cleaned)
-    if normal == ".." or normal.startswith("../") or normal == ".":
-        return None
-    return normal
 
 
 @register
@@ -54,8 +44,9 @@ class ZipIngestor:
         if name is None:
             ctx.problem(item, "extract", f"member name escapes the archive, not opened: {info.filename!r}")
             return
-        if info.flag_bits & 0x1:
-            ctx.problem(item, "extract", f"encrypted member, not opened: {name}")
+        unopenable = why_unopenable(info)
+        if unopenable is not None:
+            ctx.problem(item, "extract", f"{unopenable}, not opened: {name}")
             return
         if info.file_size > MAX_MEMBER_BYTES or (info.compress_size and info.file_size / info.compress_size > MAX_RATIO and info.file_size > 100 * 1024**2):
             ctx.problem(item, "extract", f"member too large or compressed suspiciously (zip bomb?), not opened: {name}")
@@ -64,6 +55,5 @@ class ZipIngestor:
             with archive.open(info) as stream:
                 ctx.child(item, f"zip:{name}", filename=posixpath.basename(name), stream=stream, kind=Kind.FILE,
                           fields={"metadata": {"archive_path": name}})
-        # zipfile raises NotImplementedError for compression methods it cannot read (e.g. Deflate64).
-        except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError) as error:
+        except (zipfile.BadZipFile, OSError, EOFError) as error:
             ctx.problem(item, "extract", f"damaged member {name}: {error}")

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from disclose.items import Item, Kind
 from indexer.context import IngestContext, Native
 from indexer.ingestors.chat.model import Conversation, ParseError, emit_conversation
+from indexer.ingestors.zipmembers import read_member, safe_member_name
 
 MAX_JSON_BYTES = 1024 * 1024 * 1024  # one JSON document held in memory; bigger is refused, not read
 MAX_MEMBER_BYTES = 512 * 1024 * 1024  # one media file inside an export zip
@@ -103,21 +104,14 @@ class ZipExport:
 
     @staticmethod
     def normalise(name: str) -> str:
-        name = posixpath.normpath(name.replace("\\", "/")).lstrip("/")
-        return "" if name in (".", "") or name.startswith("../") else name
+        return safe_member_name(name) or ""
 
     def names(self) -> list[str]:
         return list(self.members)
 
     def read(self, name: str) -> bytes | None:
         info = self.members.get(self.normalise(name))
-        if info is None or info.file_size > MAX_MEMBER_BYTES:
-            return None
-        try:
-            return self.archive.read(info)
-        # zipfile raises NotImplementedError for compression methods it cannot read (e.g. Deflate64).
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
-            return None
+        return None if info is None else read_member(self.archive, info, MAX_MEMBER_BYTES)
 
     def media(self, folder: str) -> Callable[[str], bytes | None]:
         """A media reader for names given relative to `folder` inside the zip."""

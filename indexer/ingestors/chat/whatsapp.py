@@ -28,6 +28,7 @@ from indexer.ingestors.chat.whatsapp_parser import (
     scan_layout,
     sender_person,
 )
+from indexer.ingestors.zipmembers import read_member, safe_member_name
 from indexer.registry import Probe, register
 
 TEXT_SCORE = 50  # a text whose first lines are WhatsApp headers, whatever the file is called
@@ -150,8 +151,8 @@ class _ZipMedia:
         for info in archive.infolist():
             if info.is_dir():
                 continue
-            path = posixpath.normpath(info.filename.replace("\\", "/")).lstrip("/")
-            if path.startswith("../"):
+            path = safe_member_name(info.filename)
+            if path is None:
                 continue  # a hostile member name; nothing outside the export is read
             self.by_path[path] = info
             self.by_name.setdefault(posixpath.basename(path), info)
@@ -159,13 +160,7 @@ class _ZipMedia:
     def __call__(self, name: str) -> bytes | None:
         wanted = posixpath.normpath(posixpath.join(self.folder, name.replace("\\", "/"))).lstrip("/")
         info = self.by_path.get(wanted) or self.by_name.get(posixpath.basename(name))
-        if info is None or info.file_size > MAX_MEMBER_BYTES:
-            return None
-        try:
-            return self.archive.read(info)
-        # zipfile raises NotImplementedError for compression methods it cannot read (e.g. Deflate64).
-        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError):
-            return None
+        return None if info is None else read_member(self.archive, info, MAX_MEMBER_BYTES)
 
 
 @register
