@@ -54,7 +54,11 @@ class EvidenceStore:
                 os.unlink(tmp.name)
                 raise
         sha = digest.hexdigest()
-        self._settle(Path(tmp.name), sha)
+        target = self.path_for(sha)
+        if target.exists():
+            os.unlink(tmp.name)
+        else:
+            self._settle(Path(tmp.name), target)
         return sha, size
 
     def put_file(self, path: Path) -> tuple[str, int]:
@@ -69,11 +73,8 @@ class EvidenceStore:
         target = self.path_for(sha)
         if target.exists():
             return sha, len(data)
-        folder = target.parent
-        if folder not in self._folders:
-            folder.mkdir(parents=True, exist_ok=True)
-            self._folders.add(folder)
-        incoming = folder / f".incoming-{os.getpid()}-{threading.get_ident()}-{sha[:16]}"
+        self._ensure_folder(target.parent)
+        incoming = target.parent / f".incoming-{os.getpid()}-{threading.get_ident()}-{sha[:16]}"
         descriptor = os.open(incoming, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, stat.S_IRUSR | stat.S_IWUSR)
         try:
             view = memoryview(data)
@@ -81,17 +82,17 @@ class EvidenceStore:
                 view = view[os.write(descriptor, view):]
         finally:
             os.close(descriptor)
-        os.chmod(incoming, stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)  # read-only: originals are never modified
-        os.replace(incoming, target)
-        self._unflushed = True
+        self._settle(incoming, target)
         return sha, len(data)
 
-    def _settle(self, incoming: Path, sha: str) -> None:
-        target = self.path_for(sha)
-        if target.exists():
-            incoming.unlink()
-            return
-        target.parent.mkdir(parents=True, exist_ok=True)
+    def _ensure_folder(self, folder: Path) -> None:
+        if folder not in self._folders:
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
+
+    def _settle(self, incoming: Path, target: Path) -> None:
+        """Move a fully written file into place under its hash, read-only."""
+        self._ensure_folder(target.parent)
         incoming.chmod(stat.S_IRUSR | stat.S_IRGRP | stat.S_IROTH)  # read-only: originals are never modified
         os.replace(incoming, target)
         self._unflushed = True

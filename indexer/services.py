@@ -7,7 +7,9 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from disclose.evidence import EvidenceStore
+from disclose.items import Item
 from disclose.store import CaseStore, open_store
+from disclose.store.records import iter_items
 from disclose.workspace import Workspace, open_workspace
 from indexer.index.base import SearchIndex
 from indexer.index.factory import open_index
@@ -33,27 +35,35 @@ class Services:
             if self._index is None:
                 self._index = open_index(self.workspace)
                 if getattr(self._index, "was_reset", False):
-                    self._rebuild_index(self._index)
+                    # An index emptied by a schema upgrade is refilled before first use.
+                    self._refill(self._index, empty=True)
             return self._index
 
-    def _rebuild_index(self, index: SearchIndex) -> None:
-        """An index emptied by a schema upgrade is refilled from the case store before first use."""
-        from sqlalchemy import select
+    def reindex(self) -> int:
+        """Rebuild every index entry from the case store; returns how many items were indexed."""
+        return self._refill(self.index, empty=False)
 
-        from disclose.store.records import iter_items
-        from disclose.store.tables import ItemRow
-
+    def _refill(self, index: SearchIndex, *, empty: bool) -> int:
+        count = 0
+        batch: list[Item] = []
         with self.store.session() as session:
-            if session.scalar(select(ItemRow.id).limit(1)) is None:
-                return
-            batch = []
             for item in iter_items(session):
                 batch.append(item)
                 if len(batch) >= 1000:
-                    index.add_new(batch)
+                    count += self._write_batch(index, batch, empty)
                     batch = []
-            index.add_new(batch)
-        index.commit()
+        count += self._write_batch(index, batch, empty)
+        if count:
+            index.commit()
+        return count
+
+    @staticmethod
+    def _write_batch(index: SearchIndex, batch: list[Item], empty: bool) -> int:
+        if batch and empty:
+            index.add_new(batch)  # nothing to replace: skip the delete per id
+        elif batch:
+            index.upsert(batch)
+        return len(batch)
 
     def close(self) -> None:
         if self._index is not None:

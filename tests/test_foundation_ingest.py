@@ -163,3 +163,11 @@ def test_a_zip_member_in_an_unsupported_compression_method_is_reported_and_the_r
     assert cli("search", "riverside", "--json").json()["total"] == 1
     reasons = [entry["reason"] for entry in cli("exceptions", "--json").json()["exceptions"]]
     assert any("compression method 9 is not supported" in reason and "deflate64.txt" in reason for reason in reasons), reasons
+
+
+def test_reindex_rebuilds_every_entry_without_doubling_any(cli, folder: Path) -> None:
+    assert cli("ingest", str(folder), "--custodian", "Jane Smith", "--json").exit_code == 0
+    items = cli("status", "--json").json()["items"]
+    before = cli("search", "damp OR cabinet OR riverside", "--json").json()["total"]
+    assert cli("reindex", "--json").json() == {"reindexed": items}
+    assert cli("search", "damp OR cabinet OR riverside", "--json").json()["total"] == before

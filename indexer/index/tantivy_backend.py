@@ -234,17 +234,18 @@ class TantivyIndex:
         self.upsert_documents([document_for(item) for item in items])
 
     def upsert_documents(self, documents: Sequence[IndexDocument]) -> None:
-        with self._lock:
-            writer = self._writer_now()
-            for doc in documents:
-                writer.delete_documents_by_term("id", doc.id)
-                writer.add_json(to_tantivy_json(doc))
+        self._add(documents, replace=True)
 
     def add_new(self, items: Sequence[Item]) -> None:
-        documents = [to_tantivy_json(document_for(item)) for item in items]  # built before taking the lock
+        self._add([document_for(item) for item in items], replace=False)
+
+    def _add(self, documents: Sequence[IndexDocument], *, replace: bool) -> None:
+        encoded = [(doc.id, to_tantivy_json(doc)) for doc in documents]  # built before taking the lock
         with self._lock:
             writer = self._writer_now()
-            for document in documents:
+            for item_id, document in encoded:
+                if replace:
+                    writer.delete_documents_by_term("id", item_id)
                 writer.add_json(document)
 
     def delete(self, ids: Sequence[str]) -> None:

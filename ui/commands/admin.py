@@ -9,7 +9,6 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 
 from disclose.store.tables import ExceptionRow, ItemRow
-from indexer.pipeline import index_items
 from indexer.services import open_services
 from ui.output import JsonFlag, emit, guarded
 
@@ -69,13 +68,7 @@ def register(app: typer.Typer) -> None:
         """Rebuild the search index from the case store (after an upgrade, or to move to a new backend)."""
 
         def work() -> dict[str, int]:
-            services = open_services(ctx.obj)
-            with services.store.session() as session:
-                ids = list(session.scalars(select(ItemRow.id)))
-            services.index.delete(ids)
-            count = index_items(services, ids)
-            services.index.commit()
-            return {"reindexed": count}
+            return {"reindexed": open_services(ctx.obj).reindex()}
 
         emit(guarded(as_json, work), as_json, lambda r: print(f"Reindexed {r['reindexed']} items."))
 

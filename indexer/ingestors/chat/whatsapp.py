@@ -84,7 +84,6 @@ class ExportSummary:
     last: datetime | None = None
     errors: list[ParseError] = field(default_factory=list)
     error_count: int = 0
-    subject: str = ""
 
     def add(self, message: ChatMessage) -> None:
         self.count += 1
