@@ -67,12 +67,17 @@ def _pages(index: TantivyIndex, query: str, **options) -> tuple[IndexPage, list[
 
 
 def _every_hit(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(tantivy_search, "first_limit", lambda searcher, tree, wanted: 1_000_000)
+    monkeypatch.setattr(tantivy_search, "first_limit", lambda searcher, tree, wanted: (1_000_000, False))
 
 
 def _aggregated(monkeypatch: pytest.MonkeyPatch) -> None:
     # Exactly the page asked for: duplicates among the top hits then force the second search too.
-    monkeypatch.setattr(tantivy_search, "first_limit", lambda searcher, tree, wanted: wanted)
+    monkeypatch.setattr(tantivy_search, "first_limit", lambda searcher, tree, wanted: (wanted, False))
+
+
+def _counted_alongside(monkeypatch: pytest.MonkeyPatch) -> None:
+    # As a broad query is answered: counts and facets started on other threads before the top hits.
+    monkeypatch.setattr(tantivy_search, "first_limit", lambda searcher, tree, wanted: (wanted, True))
 
 
 @pytest.mark.parametrize("query", QUERIES)
@@ -82,7 +87,7 @@ def test_both_paths_count_exactly_what_brute_force_counts(corpus, monkeypatch: p
     matching = [docs[i] for i in index.matching_ids(parse(query), include_duplicates=True)]
     shown = [d for d in matching if include_duplicates or not d.is_duplicate]
     results = {}
-    for name, force in (("every hit", _every_hit), ("aggregated", _aggregated)):
+    for name, force in (("every hit", _every_hit), ("aggregated", _aggregated), ("counted alongside", _counted_alongside)):
         force(monkeypatch)
         for sort in ("relevance", "date"):
             first, ids = _pages(index, query, sort=sort, include_duplicates=include_duplicates, counts="exact")
@@ -97,8 +102,8 @@ def test_both_paths_count_exactly_what_brute_force_counts(corpus, monkeypatch: p
             months = Counter(d.date.strftime("%Y-%m") for d in shown if d.date)
             assert {b.value: b.count for b in first.facets.month} == dict(months), (name, sort)
             results[name, sort] = ids
-    assert results["every hit", "relevance"] == results["aggregated", "relevance"]
-    assert results["every hit", "date"] == results["aggregated", "date"]
+    assert results["every hit", "relevance"] == results["aggregated", "relevance"] == results["counted alongside", "relevance"]
+    assert results["every hit", "date"] == results["aggregated", "date"] == results["counted alongside", "date"]
     dates = [docs[i].date for i in results["aggregated", "date"]]
     assert dates == sorted(dates, reverse=True)
 
@@ -124,7 +129,8 @@ def test_first_search_brings_back_every_match_of_a_selective_query(corpus) -> No
     for query in QUERIES:
         tree = parse(query)
         assert tantivy_search.upper_bound(searcher, tree) >= len(index.matching_ids(tree, include_duplicates=True)), query
-    assert tantivy_search.first_limit(searcher, parse('custodian:"Ann Lee2"'), 50) <= tantivy_search.SMALL_RESULT
+    assert tantivy_search.first_limit(searcher, parse('custodian:"Ann Lee2"'), 50)[0] <= tantivy_search.SMALL_RESULT
+    assert tantivy_search.first_limit(searcher, parse("housing"), 50)[1] is False  # 900 items: cannot be broad
 
 
 def test_exact_families_are_still_counted_when_tantivy_refuses_to_list_them(corpus, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
@@ -150,3 +156,68 @@ def test_exact_families_are_still_counted_when_tantivy_refuses_to_list_them(corp
     _aggregated(monkeypatch)
     page = index.search(SearchRequest(parse("housing OR rent"), counts="exact"))
     assert page.families_exact and page.families == len({d.family_id for d in shown})
+
+
+def _family_corpus(folder: Path, families: int, items: int) -> TantivyIndex:
+    """`items` short documents spread over `families` families with sequential ids, as a mailbox's are."""
+    index = TantivyIndex(folder)
+    rng = random.Random(5)
+    index.upsert_documents([
+        IndexDocument(
+            id=f"{n:016x}", kind="email", family_id=f"{rng.randrange(families):016x}", parent_id="", title="",
+            text=rng.choice(["rent arrears", "housing repairs", "rent review"]), custodians=["Ann Lee"], source_kind="pst",
+            filename="", date=None, sender=[], to=[], cc=[], bcc=[], thread_id="", content_hash="", is_duplicate=False,
+            has_attachment=False, lang="en", subject="", source="test://", sender_label="",
+        )
+        for n in range(items)
+    ])
+    index.commit()
+    return index
+
+
+def _brute_families(index: TantivyIndex, query: str) -> int:
+    searcher = index.searcher()
+    return len({searcher.doc(a).to_dict()["family_id"][0] for _, a in index._all_addresses(searcher, index.compiler.compile(parse(query)).query)})
+
+
+def test_a_broad_search_estimates_its_families_from_the_sample_within_a_few_per_cent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    index = _family_corpus(tmp_path, families=40_000, items=60_000)
+    monkeypatch.setattr(tantivy_search, "EXACT_FAMILIES_UP_TO", 100)
+    monkeypatch.setattr(tantivy_search, "SAMPLED_ABOVE", 10_000)
+    counted: list[float] = []
+    monkeypatch.setattr(index, "searcher", lambda real=index.searcher: _Recording(real(), counted))
+    for query in ("rent", "rent OR housing", "housing"):
+        counted.clear()
+        page = index.search(SearchRequest(parse(query), counts="fast"))
+        exact = _brute_families(index, query)
+        assert not page.families_exact
+        assert abs(page.families - exact) <= exact * 0.05, (query, page.families, exact)
+        if exact > 8 * tantivy_search.MIN_SAMPLED_FAMILIES * 1.1:
+            # One distinct count, of the sample (about one family in eight), not of every match.
+            assert len(counted) == 1 and counted[0] < exact / 6, (query, counted, exact)
+        else:  # "housing": too few families in the sample to scale up, so every match was counted too
+            assert len(counted) == 2 and counted[0] < exact / 6 and abs(counted[1] - exact) <= exact * 0.03, (query, counted, exact)
+
+
+def test_few_large_families_are_counted_whole_not_scaled_up_from_a_handful(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # 40 families (say, long chat conversations): the sample holds about five, too few to scale up.
+    index = _family_corpus(tmp_path, families=40, items=6_000)
+    monkeypatch.setattr(tantivy_search, "EXACT_FAMILIES_UP_TO", 100)
+    monkeypatch.setattr(tantivy_search, "SAMPLED_ABOVE", 1_000)
+    page = index.search(SearchRequest(parse("rent"), counts="fast"))
+    assert not page.families_exact and page.families == _brute_families(index, "rent") == 40
+
+
+class _Recording:
+    """A searcher that notes what each distinct-family count found."""
+
+    def __init__(self, searcher, noted: list[float]) -> None:  # type: ignore[no-untyped-def]
+        self.searcher, self.noted = searcher, noted
+
+    def __getattr__(self, name: str):  # type: ignore[no-untyped-def]
+        return getattr(self.searcher, name)
+
+    def cardinality(self, query, field: str) -> float:  # type: ignore[no-untyped-def]
+        found = self.searcher.cardinality(query, field)
+        self.noted.append(found)
+        return found

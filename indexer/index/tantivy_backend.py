@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 from collections import Counter
@@ -30,13 +31,15 @@ from indexer.index.base import (
 from indexer.index.documents import IndexDocument, document_for
 from indexer.index import tantivy_search
 from indexer.index.tantivy_query import Compiled, TantivyCompiler
+from indexer.index.tantivy_search import FAMILY_SAMPLE_RATE
 
 FOLDED = "folded"  # lower-case and accent-free, no stemming: what users expect of e-discovery search
 STEMMED = "stemmed"
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 TEXT_FIELDS = ("subject", "filename", "from", "to", "cc", "bcc", "participant", "custodian", "title")
 # content_hash stays in the schema so that existing indexes open unchanged, but nothing writes it: no
 # query reads it, and a unique term per item cost a fifth of indexing time.
+_U64 = 2**64 - 1
 KEYWORD_FIELDS = ("kind", "family_id", "parent_id", "thread_id", "content_hash", "source_kind", "lang", "month")
 
 
@@ -71,11 +74,27 @@ def build_schema() -> tantivy.Schema:
     builder.add_unsigned_field("is_duplicate", stored=True, indexed=True, fast=True)
     builder.add_unsigned_field("has_attachment", stored=True, indexed=True, fast=True)
     builder.add_unsigned_field("family_key", stored=False, indexed=True, fast=True)
+    # 1 on every member of one family in FAMILY_SAMPLE_RATE: a broad search estimates its families from
+    # the families it finds in this sample (see tantivy_search.estimated_families).
+    builder.add_unsigned_field("family_sample", stored=False, indexed=True, fast=False)
     return builder.build()
 
 
 def family_key(family_id: str) -> int:
-    return int(family_id[:16], 16) if len(family_id) >= 16 and all(c in "0123456789abcdef" for c in family_id[:16]) else hash(family_id) & (2**64 - 1)
+    """A family id as a number (family counts compare numbers): its first 64 bits when it is hex, as item
+    ids are, else a stable digest of it (not hash(), which differs from one process to the next)."""
+    if len(family_id) >= 16 and all(c in "0123456789abcdef" for c in family_id[:16]):
+        return int(family_id[:16], 16)
+    return int.from_bytes(hashlib.blake2b(family_id.encode(), digest_size=8).digest(), "big")
+
+
+def in_family_sample(key: int) -> bool:
+    """Whether a family is in the sample: chosen by a mix of its key (splitmix64's finaliser), so the
+    sample is an even spread of families even when their ids are sequential."""
+    mixed = key & _U64
+    mixed = ((mixed ^ (mixed >> 30)) * 0xBF58476D1CE4E5B9) & _U64
+    mixed = ((mixed ^ (mixed >> 27)) * 0x94D049BB133111EB) & _U64
+    return (mixed ^ (mixed >> 31)) % FAMILY_SAMPLE_RATE == 0
 
 
 def to_tantivy_json(doc: IndexDocument) -> str:
@@ -114,7 +133,9 @@ def to_tantivy_json(doc: IndexDocument) -> str:
         fields["text"] = fields["text_stem"] = texts
     fields["is_duplicate"] = int(doc.is_duplicate)
     fields["has_attachment"] = int(doc.has_attachment)
-    fields["family_key"] = family_key(doc.family_id)
+    fields["family_key"] = key = family_key(doc.family_id)
+    if in_family_sample(key):
+        fields["family_sample"] = 1
     if doc.date is not None:
         moment = doc.date.astimezone(timezone.utc)
         fields["date"] = moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -8,16 +8,22 @@ page and its counts come from at most two passes (facets of a small result add o
   usually match far fewer items than their words), N is large enough to bring back every match; fewer
   hits than N means these are all of them, and their duplicate flags and families (read from fast
   fields) give every count exactly;
-* otherwise one aggregation: duplicates against primaries, facets, and families — a HyperLogLog
-  estimate (counts="fast", above EXACT_FAMILIES_UP_TO matches) or exactly, from the families that more
-  than one hit falls in (families = hits − Σ(hits in a family − 1)), which tantivy lists about twice as
-  fast as Python can walk every hit.
+* otherwise aggregations: duplicates against primaries, facets, and families — estimated (counts="fast",
+  above EXACT_FAMILIES_UP_TO matches) or exactly, from the families that more than one hit falls in
+  (families = hits − Σ(hits in a family − 1)), which tantivy lists about twice as fast as Python can walk
+  every hit. For a query whose words say it is broad, they run on other threads while this one finds the
+  top hits (tantivy lets go of the GIL), so a page costs about the longer of the two, not their sum.
+
+A broad estimate counts the families of a fixed sample of families (FAMILY_SAMPLE_RATE, chosen by hash
+at indexing) and scales it up, as sampling distinct-count sketches do: the sample holds about one match
+in eight, and a HyperLogLog over every match costs six times as much as the rest of the page.
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -31,10 +37,28 @@ from indexer.index.tantivy_query import KEYWORD_INDEX_FIELDS
 SMALL_RESULT = 3_000  # matches one top-N search brings back whole, rather than counting them in a second pass
 DUPLICATE = "is_duplicate"
 FAMILY = "family_key"
+SAMPLE = "family_sample"
+FAMILY_SAMPLE_RATE = 8  # one family in this many is in the sample
+SAMPLED_ABOVE = 24_000  # matches above which the families estimate scales up the sample's
+# Fewer families in the sample are too few to scale up (a few large families): then all are counted. With
+# this many, the estimate's standard error is under 2% (binomial: √(n(1−p)/p)/(n/p), p = 1/8).
+MIN_SAMPLED_FAMILIES = 2_500
+# Counting runs beside the top-hits search. Jobs never wait on each other, so two threads cannot deadlock
+# however many searches share them.
+_COUNTING = ThreadPoolExecutor(max_workers=2, thread_name_prefix="disclose-counts")
 FACET_FIELDS = {"custodian": "custodian_facet", "kind": "kind", "source": "source_kind", "sender": "sender_facet"}
 _ALL_FAMILIES = 100_000_000  # a terms aggregation size above any family count
 
 Hits = list[tuple[Any, Any]]  # (order key: score or date, DocAddress)
+
+
+@dataclass
+class Counts:
+    total: int
+    unique: int
+    families: int
+    families_exact: bool
+    duplicates_hidden: int
 
 
 @dataclass
@@ -96,13 +120,15 @@ def reads_positions(node: Node) -> bool:
     return has_node(node, lambda n: isinstance(n, Near) or (isinstance(n, (Word, Phrase)) and len(n.terms) > 1))
 
 
-def first_limit(searcher: tantivy.Searcher, tree: Node, wanted: int) -> int:
+def first_limit(searcher: tantivy.Searcher, tree: Node, wanted: int) -> tuple[int, bool]:
+    """How many top hits to ask for, and whether the query looks broad: more matches than that, so that
+    the counts will need their own pass and can start at once."""
     bound = upper_bound(searcher, tree)
     if bound <= SMALL_RESULT:
-        return max(wanted, int(bound), 1)
+        return max(wanted, int(bound), 1), False
     if reads_positions(tree):
-        return max(wanted, SMALL_RESULT)
-    return wanted + wanted // 4 + 10  # room for the duplicates among the top hits
+        return max(wanted, SMALL_RESULT), False
+    return wanted + wanted // 4 + 10, True  # room for the duplicates among the top hits
 
 
 def run(
@@ -120,16 +146,35 @@ def run(
 ) -> Outcome:
     order: dict[str, Any] = {"order_by_field": "date", "order": tantivy.Order.Desc} if sort == "date" else {}
     wanted = offset + limit
+    shown_query = query if include_duplicates else _without_duplicates(schema, query)
+    asked, broad = first_limit(searcher, tree, wanted)
+    counting: Future[Counts] | None = None
+    faceting: Future[Facets] | None = None
+    if broad:
+        counting = _COUNTING.submit(count_matches, searcher, schema, query, shown_query, include_duplicates, counts)
+        if facets:
+            faceting = _COUNTING.submit(facet_counts, searcher, shown_query)
     # No count: fewer hits than asked for already says they are all, and without counting tantivy can skip
     # blocks of low-scoring matches.
-    asked = first_limit(searcher, tree, wanted)
     hits: Hits = list(searcher.search(query, limit=asked, count=False, **order).hits)
     duplicate = searcher.fast_field_values(DUPLICATE, [a for _, a in hits]) if hits else []
     shown = hits if include_duplicates else [h for h, dup in zip(hits, duplicate) if not dup]
-    shown_query = query if include_duplicates else _without_duplicates(schema, query)
-    if len(hits) < asked:
+    if len(hits) < asked:  # every match is here (a broad-looking query's counting, if started, goes unused)
         return _from_every_hit(searcher, shown_query, hits, shown, duplicate, offset, wanted, include_duplicates, facets)
-    return _from_aggregation(searcher, query, shown_query, shown, offset, limit, order, include_duplicates, facets, counts)
+    if counting is None:
+        counting = _COUNTING.submit(count_matches, searcher, schema, query, shown_query, include_duplicates, counts)
+    if facets and faceting is None:
+        faceting = _COUNTING.submit(facet_counts, searcher, shown_query)
+    counted = counting.result()
+    if len(shown) >= wanted or len(shown) >= counted.total:
+        page = shown[offset:wanted]
+    else:  # too many duplicates among the top hits: ask for the page itself
+        page = list(searcher.search(shown_query, limit=limit, offset=offset, count=False, **order).hits)
+    return Outcome(
+        page=page, total=counted.total, unique=counted.unique, families=counted.families,
+        families_exact=counted.families_exact, duplicates_hidden=counted.duplicates_hidden,
+        facets=faceting.result() if faceting else None,
+    )
 
 
 def _without_duplicates(schema: tantivy.Schema, query: tantivy.Query) -> tantivy.Query:
@@ -144,13 +189,47 @@ def _from_every_hit(
 ) -> Outcome:
     primaries = sum(1 for dup in duplicate if not dup)
     families = len(set(searcher.fast_field_values(FAMILY, [a for _, a in shown]))) if shown else 0
-    facet_counts = None
+    facet_buckets = None
     if facets:
-        facet_counts = facets_from(searcher.aggregate(shown_query, facet_aggregations())) if shown else Facets()
+        facet_buckets = facet_counts(searcher, shown_query) if shown else Facets()
     return Outcome(
         page=shown[offset:wanted], total=len(shown), unique=primaries, families=families, families_exact=True,
-        duplicates_hidden=0 if include_duplicates else len(hits) - len(shown), facets=facet_counts,
+        duplicates_hidden=0 if include_duplicates else len(hits) - len(shown), facets=facet_buckets,
     )
+
+
+def facet_counts(searcher: tantivy.Searcher, shown_query: tantivy.Query) -> Facets:
+    return facets_from(searcher.aggregate(shown_query, facet_aggregations()))
+
+
+def count_matches(
+    searcher: tantivy.Searcher, schema: tantivy.Schema, query: tantivy.Query, shown_query: tantivy.Query,
+    include_duplicates: bool, counts: CountMode,
+) -> Counts:
+    """Every count of a broad query: duplicates against primaries in one pass, then its families."""
+    split = searcher.aggregate(query, {"split": {"terms": {"field": DUPLICATE, "size": 2}}})
+    by_flag = {int(b["key"]): int(b["doc_count"]) for b in split["split"]["buckets"]}
+    primaries = by_flag.get(0, 0)
+    everything = sum(by_flag.values())
+    total = everything if include_duplicates else primaries
+    if counts == "fast" and total > EXACT_FAMILIES_UP_TO:
+        families, exact = estimated_families(searcher, schema, shown_query, total), False
+    else:
+        families, exact = exact_families(searcher, shown_query, total), True
+    return Counts(total=total, unique=primaries, families=families, families_exact=exact, duplicates_hidden=everything - total)
+
+
+def estimated_families(searcher: tantivy.Searcher, schema: tantivy.Schema, shown_query: tantivy.Query, total: int) -> int:
+    """Distinct families among `total` matches, estimated: the sample's families scaled up when there are
+    enough of them, else tantivy's HyperLogLog over every match."""
+    if total > SAMPLED_ABOVE:
+        sampled = tantivy.Query.boolean_query(
+            [(tantivy.Occur.Must, shown_query), (tantivy.Occur.Must, tantivy.Query.term_query(schema, SAMPLE, 1))]
+        )
+        in_sample = searcher.cardinality(sampled, FAMILY)
+        if in_sample >= MIN_SAMPLED_FAMILIES:
+            return max(1, min(total, round(in_sample * FAMILY_SAMPLE_RATE)))
+    return max(1 if total else 0, min(total, round(searcher.cardinality(shown_query, FAMILY))))
 
 
 def exact_families(searcher: tantivy.Searcher, query: tantivy.Query, total: int) -> int:
@@ -165,41 +244,3 @@ def exact_families(searcher: tantivy.Searcher, query: tantivy.Query, total: int)
         addresses = [a for _, a in searcher.search(everything, limit=max(1, searcher.num_docs), count=False).hits]
         return len(set(searcher.fast_field_values(FAMILY, addresses))) if addresses else 0
     return total - sum(int(b["doc_count"]) - 1 for b in buckets)
-
-
-def _from_aggregation(
-    searcher: tantivy.Searcher, query: tantivy.Query, shown_query: tantivy.Query, shown: Hits,
-    offset: int, limit: int, order: dict[str, Any], include_duplicates: bool, facets: bool, counts: CountMode,
-) -> Outcome:
-    # What is counted over the shown items: facets and, for counts="fast", the families estimate. Without
-    # duplicates they sit under the primaries' bucket of the duplicate split, so one pass serves them all.
-    # How many match is not known before this pass: the estimate is asked for and, when few match after
-    # all, replaced by the exact count.
-    measured: dict[str, Any] = facet_aggregations() if facets else {}
-    if counts == "fast":
-        measured["families"] = {"cardinality": {"field": FAMILY}}
-    split = {"terms": {"field": DUPLICATE, "size": 2}}
-    if include_duplicates:
-        result = searcher.aggregate(query, {"split": split, **measured})
-        over_shown = result
-    else:
-        result = searcher.aggregate(query, {"split": {**split, "aggs": measured}})
-        over_shown = next((b for b in result["split"]["buckets"] if int(b["key"]) == 0), {})
-    by_flag = {int(b["key"]): int(b["doc_count"]) for b in result["split"]["buckets"]}
-    primaries = by_flag.get(0, 0)
-    everything = sum(by_flag.values())
-    total = everything if include_duplicates else primaries
-    estimate = counts == "fast" and total > EXACT_FAMILIES_UP_TO
-    if estimate:
-        families = max(1 if total else 0, min(total, round(float(over_shown.get("families", {}).get("value", 0)))))
-    else:
-        families = exact_families(searcher, shown_query, total)
-    if len(shown) >= offset + limit or len(shown) >= total:
-        page = shown[offset : offset + limit]
-    else:  # too many duplicates among the top hits: ask for the page itself
-        page = list(searcher.search(shown_query, limit=limit, offset=offset, count=False, **order).hits)
-    return Outcome(
-        page=page, total=total, unique=primaries, families=families, families_exact=not estimate,
-        duplicates_hidden=everything - total, facets=facets_from(over_shown) if facets else None,
-    )
-
