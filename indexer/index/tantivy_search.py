@@ -158,11 +158,14 @@ def run(
             faceting = _COUNTING.submit(facet_counts, searcher, shown_query)
     # No count: fewer hits than asked for already says they are all, and without counting tantivy can skip
     # blocks of low-scoring matches.
-    hits: Hits = list(searcher.search(query, limit=asked, count=False, **order).hits)
-    duplicate = searcher.fast_field_values(DUPLICATE, [a for _, a in hits]) if hits else []
-    shown = hits if include_duplicates else [h for h, dup in zip(hits, duplicate) if not dup]
+    hits: Hits = searcher.search(query, limit=asked, count=False, **order).hits
+    addresses = [a for _, a in hits]
+    duplicate = searcher.fast_field_values(DUPLICATE, addresses) if hits else []
+    any_duplicate = 1 in duplicate  # a scan in C: most results hold none, and then nothing is filtered
+    shown = hits if include_duplicates or not any_duplicate else [h for h, dup in zip(hits, duplicate) if not dup]
     if len(hits) < asked:  # every match is here (a broad-looking query's counting, if started, goes unused)
-        return _from_every_hit(searcher, shown_query, hits, shown, duplicate, offset, wanted, include_duplicates, facets)
+        shown_addresses = addresses if shown is hits else [a for _, a in shown]
+        return _from_every_hit(searcher, shown_query, hits, shown, shown_addresses, duplicate.count(1), offset, wanted, include_duplicates, facets)
     if counting is None:
         counting = _COUNTING.submit(count_matches, searcher, schema, query, shown_query, include_duplicates, counts)
     if facets and faceting is None:
@@ -186,16 +189,16 @@ def _without_duplicates(schema: tantivy.Schema, query: tantivy.Query) -> tantivy
 
 
 def _from_every_hit(
-    searcher: tantivy.Searcher, shown_query: tantivy.Query, hits: Hits, shown: Hits, duplicate: list[Any],
-    offset: int, wanted: int, include_duplicates: bool, facets: bool,
+    searcher: tantivy.Searcher, shown_query: tantivy.Query, hits: Hits, shown: Hits, shown_addresses: list[Any],
+    duplicates: int, offset: int, wanted: int, include_duplicates: bool, facets: bool,
 ) -> Outcome:
-    primaries = sum(1 for dup in duplicate if not dup)
-    families = len(set(searcher.fast_field_values(FAMILY, [a for _, a in shown]))) if shown else 0
+    faceting = _COUNTING.submit(facet_counts, searcher, shown_query) if facets and shown else None
+    families = len(set(searcher.fast_field_values(FAMILY, shown_addresses))) if shown else 0
     facet_buckets = None
     if facets:
-        facet_buckets = facet_counts(searcher, shown_query) if shown else Facets()
+        facet_buckets = faceting.result() if faceting else Facets()
     return Outcome(
-        page=shown[offset:wanted], total=len(shown), unique=primaries, families=families, families_exact=True,
+        page=shown[offset:wanted], total=len(shown), unique=len(hits) - duplicates, families=families, families_exact=True,
         duplicates_hidden=0 if include_duplicates else len(hits) - len(shown), facets=facet_buckets,
     )
 
