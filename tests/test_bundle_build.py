@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 import json
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from openpyxl import load_workbook
 
 from disclose.items import Kind
+from search_api.bundle import builder
 from search_api.bundle.builder import build_bundle
 from search_api.bundle.manifest import verify_manifest
 from search_api.bundle.model import BundleError, LeakError
@@ -249,3 +251,36 @@ def test_unknown_request_and_full_folder_are_refused(tmp_path: Path) -> None:
     with pytest.raises(BundleError, match="not an empty folder"):
         build(case, tmp_path / "full")
     assert (tmp_path / "full" / "keep.txt").read_text() == "mine"
+
+
+def test_combined_pdf_assembled_and_read_back_in_ranges(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A long bundle is appended a few documents at a time and leak-checked a few pages at a time
+    (small chunks here, so these few documents span several): every document keeps its bookmark, and
+    a leak on a late page is still found, at that page of the combined file."""
+    monkeypatch.setattr(builder, "COMBINE_CHUNK", 2)
+    monkeypatch.setattr(builder, "VIEW_PAGES", 2)
+    case = new_case(tmp_path)
+    email = case.add(email_item(case, "m1", "The informant is Harriet Vane, keep this quiet."))
+    case.mark(email, "Harriet Vane")
+    for n in range(5):
+        case.add(file_item(case, f"note-{n}.txt", f"Note {n}: the estate survey is booked."))
+    summary = build(case, tmp_path / "out")
+    out = Path(summary.out)
+    with pymupdf.open(out / summary.combined_pdf) as doc:
+        toc = doc.get_toc()
+        assert len(toc) == summary.released + 1 and doc.page_count == summary.pages + 1  # a one-page schedule in front
+        for _, title, page in toc[1:]:  # each bookmark opens the page stamped with the number its title gives
+            assert title.split()[0] in doc[page - 1].get_text()
+    assert not list(out.rglob("view-*"))
+
+    leaky = new_case(tmp_path / "leaky")
+    email = leaky.add(email_item(leaky, "m1", "The informant is Harriet Vane, keep this quiet."))
+    leaky.mark(email, "Harriet Vane")
+    for n in range(5):
+        leaky.add(file_item(leaky, f"note-{n}.txt", f"Note {n}: the estate survey is booked."))
+    leaky.add(file_item(leaky, "zz-late.txt", "Late note: Harriet Vane rang again."))
+    with pytest.raises(LeakError) as failure:
+        build(leaky, tmp_path / "leaky-out")
+    message = str(failure.value)
+    number = int(re.search(r"documents/[\w.-]+-(\d{5})\.pdf page 1", message).group(1))  # type: ignore[union-attr]
+    assert number > 2 and f"-bundle.pdf page {number + 1} " in message  # one page per document, after the schedule

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ctypes
 import re
+from array import array
 import shutil
 import time
 import uuid
@@ -41,6 +42,7 @@ from search_api.bundle.workers import CheckJob, RenderJob, SealJob, check_part, 
 Progress = Callable[[dict[str, object]], None]
 COMBINE_CHUNK = 100  # documents appended to the combined PDF between incremental saves
 AHEAD = 8  # documents rendered or sealed but not yet collected: enough to keep both workers busy, no more
+VIEW_PAGES = 500  # pages of the combined PDF read back per leak-check job (memory of the readers grows with it)
 
 
 def safe_ref(ref: str) -> str:
@@ -152,15 +154,21 @@ def _build(plan: Plan, database: str, evidence: EvidenceStore, root: Path, progr
         del rows
         if progress:
             progress({"stage": "combine", "done": 0, "total": len(rendered), "pages": next_page - 1})
-        combined_pages = combine(output, root / "schedule.pdf", plan.documents, rendered, mask)
-        if progress:
-            progress({"stage": "leak-check", "done": 0, "total": len(rendered) + 2, "pages": next_page - 1})
-        half = combined_pages // 2  # the combined PDF is read back in two halves, one per worker
-        checks = [
-            pool.submit(check_part, CheckJob(str(root / "schedule.pdf"), "schedule.pdf")),
-            pool.submit(check_part, CheckJob(str(output.combined), output.combined.name, 0, half)),
-            pool.submit(check_part, CheckJob(str(output.combined), output.combined.name, half, None)),
+        page_xrefs = combine(output, root / "schedule.pdf", plan.documents, rendered, mask)
+        # The combined PDF is read back a range of VIEW_PAGES pages at a time, each range through a
+        # view of the file holding just those pages (see write_page_range_view): both readers need
+        # memory for every page of the file they open, so reading the file itself, even a page
+        # range of it, would cost memory that grows with the bundle.
+        views = [
+            CheckJob(str(output.combined), output.combined.name, tuple(page_xrefs[start:start + VIEW_PAGES]), start + 1,
+                     str(work / f"view-{start + 1}.pdf"))
+            for start in range(0, len(page_xrefs), VIEW_PAGES)
         ]
+        del page_xrefs
+        if progress:
+            progress({"stage": "leak-check", "done": 0, "total": len(views) + 1, "pages": next_page - 1})
+        checks = [pool.submit(check_part, CheckJob(str(root / "schedule.pdf"), "schedule.pdf"))]
+        checks += [pool.submit(check_part, view) for view in views]
         findings = _first_page_only(results(checks)) + findings
     work.rmdir()
     if findings:
@@ -185,7 +193,7 @@ def _build(plan: Plan, database: str, evidence: EvidenceStore, root: Path, progr
 
 
 def _first_page_only(findings: list[Finding]) -> list[Finding]:
-    """A string leaked in both halves of the combined file is reported once, at its first page."""
+    """A string leaked in several ranges of the combined file is reported once, at its first page."""
     seen: set[tuple[str, str, str, str]] = set()
     kept = []
     for finding in sorted(findings, key=lambda f: (f.file, f.page)):
@@ -196,8 +204,8 @@ def _first_page_only(findings: list[Finding]) -> list[Finding]:
     return kept
 
 
-def combine(output: _Output, schedule: Path, documents: list[PlannedDocument], rendered: dict[int, RenderedDocument], mask: Masker) -> int:
-    """Append each per-document file to the combined PDF, with one bookmark each; its page count.
+def combine(output: _Output, schedule: Path, documents: list[PlannedDocument], rendered: dict[int, RenderedDocument], mask: Masker) -> array[int]:
+    """Append each per-document file to the combined PDF, with one bookmark each; its page objects, in order.
 
     Memory stays the same however many pages there are: the file is saved incrementally and
     reopened every COMBINE_CHUNK documents, and the bookmarks are written as outline objects
@@ -207,20 +215,20 @@ def combine(output: _Output, schedule: Path, documents: list[PlannedDocument], r
     with pymupdf.open(schedule) as front:
         combined = pymupdf.open()
         combined.insert_pdf(front)
-        page_count = front.page_count
     combined.set_metadata({})
     combined.save(target, garbage=1, deflate=True)
     combined.close()
     combined = pymupdf.open(target)
-    outline: list[tuple[str, int]] = [("Schedule of documents", combined.page_xref(0))]
+    page_xrefs = array("i", (combined.page_xref(number) for number in range(combined.page_count)))
+    outline: list[tuple[str, int]] = [("Schedule of documents", page_xrefs[0])]
     appended = 0
     titles = {d.number: d.title for d in documents}
     for number, done in rendered.items():
-        before = combined.xref_length()
         with pymupdf.open(output.root / done.file) as part:
             combined.insert_pdf(part)
-        outline.append((mask(f"{done.first_page}  {number}. {titles.get(number, '')}")[:200], _first_new_page(combined, before)))
-        page_count += done.pages
+        added = range(len(page_xrefs), len(page_xrefs) + done.pages)
+        page_xrefs.extend(combined.page_xref(page) for page in added)
+        outline.append((mask(f"{done.first_page}  {number}. {titles.get(number, '')}")[:200], page_xrefs[added[0]]))
         appended += 1
         if appended % COMBINE_CHUNK == 0:
             combined.saveIncr()
@@ -231,15 +239,7 @@ def combine(output: _Output, schedule: Path, documents: list[PlannedDocument], r
     combined.set_metadata({})
     combined.saveIncr()
     combined.close()
-    return page_count
-
-
-def _first_new_page(doc: pymupdf.Document, since: int) -> int:
-    """The first page object appended after xref `since`: insert_pdf adds a document's pages in order."""
-    for xref in range(since, doc.xref_length()):
-        if doc.xref_get_key(xref, "Type") == ("name", "/Page"):
-            return xref
-    raise BundleError("a rendered document added no pages to the combined PDF")
+    return page_xrefs
 
 
 def _write_outline(doc: pymupdf.Document, entries: list[tuple[str, int]]) -> None:

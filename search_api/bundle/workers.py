@@ -23,7 +23,7 @@ import pymupdf
 
 from disclose.evidence import EvidenceStore
 from disclose.store import CaseStore
-from search_api.bundle.leakcheck import Finding, LeakChecker, adjacent_words
+from search_api.bundle.leakcheck import Finding, LeakChecker, adjacent_words, write_page_range_view
 from search_api.bundle.model import PlannedDocument
 from search_api.bundle.pages import finish, stamp_pages
 from search_api.bundle.render import DocumentRenderer, Masker
@@ -64,8 +64,9 @@ class SealJob:
 class CheckJob:
     path: str
     name: str
-    first: int = 0  # 0-based page range of the file to read back
-    stop: int | None = None
+    pages: tuple[int, ...] = ()  # page objects to read back (all the file's pages when empty) ...
+    first_number: int = 1  # ... and the number of the first of them in the file
+    view: str = ""  # where the pages' view of the file is written while they are read
 
 
 @dataclass
@@ -126,7 +127,14 @@ def seal_part(job: SealJob) -> list[Finding]:
 
 
 def check_part(job: CheckJob) -> list[Finding]:
-    return _current().checker.check_file(Path(job.path), job.name, set(), first=job.first, stop=job.stop)
+    if not job.pages:
+        return _current().checker.check_file(Path(job.path), job.name, set())
+    view = Path(job.view)
+    try:
+        write_page_range_view(Path(job.path), list(job.pages), view)
+        return _current().checker.check_file(view, job.name, set(), first_number=job.first_number)
+    finally:
+        view.unlink(missing_ok=True)
 
 
 @contextmanager
