@@ -207,9 +207,13 @@ def _first_page_only(findings: list[Finding]) -> list[Finding]:
 def combine(output: _Output, schedule: Path, documents: list[PlannedDocument], rendered: dict[int, RenderedDocument], mask: Masker) -> array[int]:
     """Append each per-document file to the combined PDF, with one bookmark each; its page objects, in order.
 
-    Memory stays the same however many pages there are: the file is saved incrementally and
-    reopened every COMBINE_CHUNK documents, and the bookmarks are written as outline objects
-    pointing at page objects noted while appending (set_toc would load every page of the file).
+    Memory stays the same however many pages there are. The file is saved incrementally and
+    reopened every COMBINE_CHUNK documents, and each chunk's pages go into a page tree node of
+    their own, which is the whole page tree while the chunk is appended: MuPDF reads every page of
+    the tree it appends to (about 1 KB a page), so appending to one tree of the whole bundle cost
+    memory that grew with it. The chunks' nodes are joined under one root at the end. Bookmarks
+    are written as outline objects pointing at page objects noted while appending (set_toc would
+    load every page of the file).
     """
     target = output.combined
     with pymupdf.open(schedule) as front:
@@ -218,28 +222,57 @@ def combine(output: _Output, schedule: Path, documents: list[PlannedDocument], r
     combined.set_metadata({})
     combined.save(target, garbage=1, deflate=True)
     combined.close()
-    combined = pymupdf.open(target)
-    page_xrefs = array("i", (combined.page_xref(number) for number in range(combined.page_count)))
+    with pymupdf.open(target) as combined:
+        page_xrefs = array("i", (combined.page_xref(number) for number in range(combined.page_count)))
+        branches = [_page_tree_root(combined)]  # the schedule's pages
     outline: list[tuple[str, int]] = [("Schedule of documents", page_xrefs[0])]
-    appended = 0
     titles = {d.number: d.title for d in documents}
-    for number, done in rendered.items():
+    for index, (number, done) in enumerate(rendered.items()):
+        if index % COMBINE_CHUNK == 0:
+            if index:
+                combined.saveIncr()
+                combined.close()
+                return_freed_memory()
+            combined = pymupdf.open(target)
+            branches.append(_start_branch(combined))
+            before = len(page_xrefs)  # pages in the branches before this one
         with pymupdf.open(output.root / done.file) as part:
             combined.insert_pdf(part)
-        added = range(len(page_xrefs), len(page_xrefs) + done.pages)
+        added = range(len(page_xrefs) - before, len(page_xrefs) - before + done.pages)
+        outline.append((mask(f"{done.first_page}  {number}. {titles.get(number, '')}")[:200], combined.page_xref(added[0])))
         page_xrefs.extend(combined.page_xref(page) for page in added)
-        outline.append((mask(f"{done.first_page}  {number}. {titles.get(number, '')}")[:200], page_xrefs[added[0]]))
-        appended += 1
-        if appended % COMBINE_CHUNK == 0:
-            combined.saveIncr()
-            combined.close()
-            return_freed_memory()
-            combined = pymupdf.open(target)
+    if rendered:
+        combined.saveIncr()
+        combined.close()
+        return_freed_memory()
+    combined = pymupdf.open(target)  # opened afresh: the page tree changes under it now
+    _join_branches(combined, branches, len(page_xrefs))
     _write_outline(combined, outline)
     combined.set_metadata({})
     combined.saveIncr()
     combined.close()
     return page_xrefs
+
+
+def _page_tree_root(doc: pymupdf.Document) -> int:
+    return int(doc.xref_get_key(doc.pdf_catalog(), "Pages")[1].split()[0])
+
+
+def _start_branch(doc: pymupdf.Document) -> int:
+    """An empty page tree node made the document's page tree, so the pages appended next go into it."""
+    branch = doc.get_new_xref()
+    doc.update_object(branch, "<</Type/Pages/Kids[]/Count 0>>")
+    doc.xref_set_key(doc.pdf_catalog(), "Pages", f"{branch} 0 R")
+    return branch
+
+
+def _join_branches(doc: pymupdf.Document, branches: list[int], pages: int) -> None:
+    """One root over the branches, in order: the page tree of the whole bundle."""
+    root = doc.get_new_xref()
+    doc.update_object(root, f"<</Type/Pages/Kids[{' '.join(f'{b} 0 R' for b in branches)}]/Count {pages}>>")
+    for branch in branches:
+        doc.xref_set_key(branch, "Parent", f"{root} 0 R")
+    doc.xref_set_key(doc.pdf_catalog(), "Pages", f"{root} 0 R")
 
 
 def _write_outline(doc: pymupdf.Document, entries: list[tuple[str, int]]) -> None:
