@@ -1,12 +1,14 @@
 """MBOX throughput: emails per second parsed, and parsed + stored + indexed through the real pipeline.
 
-    python bench/bench_mbox.py [--messages 50000] [--sizes 10000,50000]
+    python bench/bench_mbox.py [--sizes 10000,50000,100000] [--keep DIR]
 
 Generates an MBOX of N messages (one in five with an attachment), then, each in a fresh process so
 peak memory is measured per run: (1) parse only, streaming the mbox with the email ingestor's
 parser; (2) `ingest_paths` into a fresh embedded workspace (SQLite + tantivy, 2 ingest threads).
 Prints emails/s and peak RSS for every size given, so that memory can be compared across sizes,
-and the 1-minute load average before and after each run (other work on the machine slows it).
+the resident memory at 25/50/75% of each run (a flat series is memory that does not grow with the
+mailbox; a buffer that fills early and stays full shows as flat too), and the 1-minute load average
+before and after each run (other work on the machine slows it).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
@@ -63,24 +66,61 @@ def write_mbox(path: Path, count: int) -> None:
             out.write(b"\n")
 
 
+def cpu_seconds() -> float:
+    """User + system CPU of this process, all threads (tantivy's indexing and merging threads too):
+    less sensitive than wall time to other work on the machine."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def peak_rss_mb() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return round(max(own, children) / 1024, 1)
 
 
+class RssSampler:
+    """This process's resident memory every quarter second while a run goes on."""
+
+    def __init__(self) -> None:
+        self.samples: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.25):
+            with open("/proc/self/status") as status:
+                self.samples.extend(int(line.split()[1]) // 1024 for line in status if line.startswith("VmRSS"))
+
+    def __enter__(self) -> "RssSampler":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def quartiles(self) -> list[int]:
+        """RSS in MB at 25, 50 and 75% of the run's samples."""
+        if not self.samples:
+            return []
+        return [self.samples[min(len(self.samples) - 1, len(self.samples) * q // 4)] for q in (1, 2, 3)]
+
+
 def parse_only(path: Path) -> dict:
     from indexer.ingestors.email.mbox import iter_mbox
     from indexer.ingestors.email.mime import parse_message
 
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), cpu_seconds()
     count = 0
-    with open(path, "rb") as stream:
+    with RssSampler() as rss, open(path, "rb") as stream:
         for _, _, data, _ in iter_mbox(stream):
             parse_message(data)
             count += 1
     seconds = time.perf_counter() - start
-    return {"mode": "parse", "emails": count, "seconds": round(seconds, 1), "emails_per_s": round(count / seconds), "peak_rss_mb": peak_rss_mb()}
+    return {"mode": "parse", "emails": count, "seconds": round(seconds, 1), "emails_per_s": round(count / seconds),
+            "cpu_us_per_email": round((cpu_seconds() - cpu) / count * 1e6),
+            "peak_rss_mb": peak_rss_mb(), "rss_quartiles_mb": rss.quartiles()}
 
 
 def pipeline(path: Path) -> dict:
@@ -90,9 +130,11 @@ def pipeline(path: Path) -> dict:
 
     with tempfile.TemporaryDirectory(prefix="bench-mbox-ws-") as home:
         services = open_services(open_workspace(Path(home)))
-        start = time.perf_counter()
-        report = ingest_paths(services, [path], ["Bench"], workers=2)
+        start, cpu = time.perf_counter(), cpu_seconds()
+        with RssSampler() as rss:
+            report = ingest_paths(services, [path], ["Bench"], workers=2)
         seconds = time.perf_counter() - start
+        cpu = cpu_seconds() - cpu
         services.close()
         summary = report.summary()
         from sqlalchemy import func, select
@@ -102,30 +144,35 @@ def pipeline(path: Path) -> dict:
         with services.store.session() as session:
             emails = session.scalar(select(func.count()).select_from(ItemRow).where(ItemRow.kind == "email"))
     return {"mode": "pipeline", "emails": emails, "problems": summary["problems"], "seconds": round(seconds, 1),
-            "emails_per_s": round(emails / seconds), "peak_rss_mb": peak_rss_mb()}
+            "emails_per_s": round(emails / seconds), "cpu_us_per_email": round(cpu / emails * 1e6), "peak_rss_mb": peak_rss_mb(), "rss_quartiles_mb": rss.quartiles()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--sizes", default="10000,50000")
+    parser.add_argument("--sizes", default="10000,50000,100000")
+    parser.add_argument("--keep", metavar="DIR", help="keep the generated mailboxes here and reuse them (writing 100,000 takes minutes)")
     parser.add_argument("--worker", nargs=2, metavar=("MODE", "MBOX"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         mode, mbox = args.worker
         print(json.dumps((parse_only if mode == "parse" else pipeline)(Path(mbox))))
         return
-    with tempfile.TemporaryDirectory(prefix="bench-mbox-") as folder:
+    with tempfile.TemporaryDirectory(prefix="bench-mbox-") as scratch:
+        folder = Path(args.keep or scratch)
+        folder.mkdir(parents=True, exist_ok=True)
         for size in [int(s) for s in args.sizes.split(",")]:
-            path = Path(folder) / f"mail-{size}.mbox"
-            write_mbox(path, size)
-            print(f"MBOX of {size} messages ({path.stat().st_size / 1e6:.0f} MB, attachments on 1 in 5)")
+            path = folder / f"mail-{size}.mbox"
+            if not path.exists():  # the same seed writes the same mailbox, so a kept one is reused
+                write_mbox(path, size)
+            print(f"MBOX of {size} messages ({path.stat().st_size / 1e6:.0f} MB, attachments on 1 in 5)", flush=True)
             for mode in ("parse", "pipeline"):
                 load_before = os.getloadavg()[0]
                 run = subprocess.run([sys.executable, __file__, "--worker", mode, str(path)], capture_output=True, text=True, check=True)
                 result = json.loads(run.stdout.strip().splitlines()[-1])
-                print(f"  {mode:8s}: {result['emails']} emails in {result['seconds']} s = {result['emails_per_s']} emails/s, "
-                      f"peak RSS {result['peak_rss_mb']} MB (load {load_before:.1f} -> {os.getloadavg()[0]:.1f})")
-            path.unlink()
+                print(f"  {mode:8s}: {result['emails']} emails in {result['seconds']} s = {result['emails_per_s']} emails/s "
+                      f"({result['cpu_us_per_email']} µs CPU/email), "
+                      f"peak RSS {result['peak_rss_mb']} MB, RSS at 25/50/75% {'/'.join(map(str, result['rss_quartiles_mb']))} MB "
+                      f"(load {load_before:.1f} -> {os.getloadavg()[0]:.1f})", flush=True)
 
 
 if __name__ == "__main__":

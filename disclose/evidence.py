@@ -29,7 +29,9 @@ class EvidenceStore:
         self.root = root
         self.root.mkdir(parents=True, exist_ok=True)
         self._unflushed = False
-        self._folders: set[Path] = set()  # fan-out folders known to exist
+        # Fan-out folders known to exist, one byte per `ab/cd` pair: a fixed 64 KB, where a set of
+        # Paths (about 320 bytes each) grew to some 20 MB as a large import touched all 65,536.
+        self._folders = bytearray(256 * 256)
 
     def path_for(self, sha256: str) -> Path:
         if len(sha256) != 64 or any(c not in "0123456789abcdef" for c in sha256):
@@ -86,9 +88,11 @@ class EvidenceStore:
         return sha, len(data)
 
     def _ensure_folder(self, folder: Path) -> None:
-        if folder not in self._folders:
+        """`folder` is `root/ab/cd` for a hash starting `abcd` (as `path_for` gives)."""
+        slot = int(folder.parent.name + folder.name, 16)
+        if not self._folders[slot]:
             folder.mkdir(parents=True, exist_ok=True)
-            self._folders.add(folder)
+            self._folders[slot] = 1
 
     def _settle(self, incoming: Path, target: Path) -> None:
         """Move a fully written file into place under its hash, read-only."""

@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from importlib import import_module
 from pathlib import Path
-from typing import Any, BinaryIO, Callable, Iterator
+from typing import Any, BinaryIO, Callable, Iterator, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -477,13 +477,15 @@ class Pipeline:
             # An enricher names the kinds it reads, so a million-message chat import does not hand
             # the email threader a million ids.
             kinds = getattr(enricher, "KINDS", None)
-            with self.services.store.session() as session:
-                query = select(ItemRow.id).where(ItemRow.created_at >= _run_start(session, report.run_id))
-                if kinds:
-                    query = query.where(ItemRow.kind.in_(list(kinds)))
-                run_items = list(session.scalars(query))
-            if run_items:
-                report.changed_ids.extend(enricher.enrich(self.services, run_items) or [])
+            report.changed_ids.extend(enricher.enrich(self.services, self._run_items(report.run_id, kinds)) or [])
+
+    def _run_items(self, run_id: str, kinds: Sequence[str] | None) -> Iterator[str]:
+        """The ids of the items this run stored, streamed (a large import's ids would fill memory)."""
+        with self.services.store.session() as session:
+            query = select(ItemRow.id).where(ItemRow.created_at >= _run_start(session, run_id))
+            if kinds:
+                query = query.where(ItemRow.kind.in_(list(kinds)))
+            yield from session.scalars(query.execution_options(yield_per=1000))
 
     def _index(self, report: RunReport, *, commit: bool) -> None:
         ids = sorted(set(report.changed_ids))

@@ -8,8 +8,9 @@ An email is *not* inclusive when a later email in its thread contains its whole 
 read it.
 
 Memory stays small whatever the size of the case: the emails are streamed once to join their keys
-(ids and key hashes only, in arrays), then the threads a run touched are settled a batch at a
-time, reading bodies only for the emails of that batch. A thread is named after the first key of
+(a position per email in memory; ids and key hashes in a temporary SQLite database, which sorts
+them on disk), then the threads a run touched are settled a batch at a time, reading bodies only
+for the emails of that batch. A thread is named after the first key of
 its earliest email, which the ingestor can usually guess on its own (`guessed_thread_id`), so most
 emails are indexed with their final `thread_id` and are neither rewritten nor reindexed here; only
 emails whose `thread_id` or `inclusive` actually changed are written.
@@ -20,11 +21,13 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import sqlite3
 from array import array
 from bisect import bisect_right
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Iterator
+from typing import Any, Iterable, Iterator
 
 from sqlalchemy import bindparam, select, update
 
@@ -178,44 +181,79 @@ def _join(parent: array, one: int, other: int) -> None:
         parent[max(first, second)] = min(first, second)
 
 
-def _linked_emails(session: Any) -> tuple[list[str], array]:
-    """Every email's id, and a union-find parent array joining the emails that share a thread key.
+def _wanted(scratch: sqlite3.Connection, item_ids: Iterable[str]) -> int:
+    """Put the ids a run added in `scratch`; returns how many."""
+    scratch.execute("CREATE TABLE wanted (id TEXT PRIMARY KEY) WITHOUT ROWID")
+    chunk: list[tuple[str]] = []
+    for item_id in item_ids:
+        chunk.append((item_id,))
+        if len(chunk) >= BATCH:
+            scratch.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", chunk)
+            chunk.clear()
+    scratch.executemany("INSERT OR IGNORE INTO wanted VALUES (?)", chunk)
+    return scratch.execute("SELECT count(*) FROM wanted").fetchone()[0]
 
-    Rows are streamed; only ids and 64-bit key hashes are kept (a false join needs a hash collision,
-    about one chance in 10^7 at a million keys).
+
+def _linked_emails(session: Any, scratch: sqlite3.Connection) -> array:
+    """A union-find parent array joining the emails that share a thread key, indexed by position;
+    each email's id is kept in `scratch` (table `email`) under its position.
+
+    Rows are streamed; only 64-bit key hashes are compared (a false join needs a hash collision,
+    about one chance in 10^7 at a million keys). The (key hash, position) pairs go to `scratch` and
+    come back sorted, so that emails sharing a key are neighbours: SQLite sorts in a few MB and
+    spills to disk, where a dict of key hashes and a list of ids cost some 300 bytes an email.
     """
-    ids: list[str] = []
+    scratch.execute("CREATE TABLE email (position INTEGER PRIMARY KEY, id TEXT)")
+    scratch.execute("CREATE TABLE pair (key_hash INTEGER, position INTEGER)")
     parent = array("q")
-    holder: dict[int, int] = {}  # key hash -> the first email seen with that key
     rows = session.execute(
         select(ItemRow.id, ItemRow.meta, ItemRow.title, ItemRow.participants)
         .where(ItemRow.kind == "email")
         .execution_options(yield_per=BATCH)
     )
+    emails: list[tuple[int, str]] = []
+    pairs: list[tuple[int, int]] = []
     for row in rows:
-        position = len(ids)
-        ids.append(row.id)
+        position = len(parent)
         parent.append(position)
-        for key in thread_keys(row.meta or {}, row.title or "", row.participants):
-            first = holder.setdefault(hash(key), position)
-            if first != position:
-                _join(parent, first, position)
-    return ids, parent
+        emails.append((position, row.id))
+        pairs.extend((hash(key), position) for key in thread_keys(row.meta or {}, row.title or "", row.participants))
+        if len(emails) >= BATCH:
+            scratch.executemany("INSERT INTO email VALUES (?, ?)", emails)
+            scratch.executemany("INSERT INTO pair VALUES (?, ?)", pairs)
+            emails.clear()
+            pairs.clear()
+    scratch.executemany("INSERT INTO email VALUES (?, ?)", emails)
+    scratch.executemany("INSERT INTO pair VALUES (?, ?)", pairs)
+    holder_hash, holder = None, 0  # the current key and the first email seen with it
+    for key_hash, position in scratch.execute("SELECT key_hash, position FROM pair ORDER BY key_hash, position"):
+        if key_hash == holder_hash:
+            _join(parent, holder, position)
+        else:
+            holder_hash, holder = key_hash, position
+    return parent
 
 
-def _touched_threads(ids: list[str], parent: array, wanted: set[str]) -> Iterator[list[str]]:
-    """The member ids of every thread holding one of `wanted`, one thread at a time."""
-    roots = array("q", (_root(parent, position) for position in range(len(ids))))
-    touched = {roots[position] for position, item_id in enumerate(ids) if item_id in wanted}
-    members = sorted((p for p in range(len(ids)) if roots[p] in touched), key=roots.__getitem__)
-    thread: list[int] = []
-    for position in members:
-        if thread and roots[thread[-1]] != roots[position]:
-            yield [ids[p] for p in thread]
+def _touched_threads(scratch: sqlite3.Connection, parent: array) -> Iterator[list[str]]:
+    """The member ids of every thread holding a wanted email, one thread at a time (in the order
+    of their earliest-stored member)."""
+    roots = array("q", (_root(parent, position) for position in range(len(parent))))
+    touched = bytearray(len(parent))  # 1 at the root of every thread a wanted email is in
+    for (position,) in scratch.execute("SELECT email.position FROM email JOIN wanted ON wanted.id = email.id"):
+        touched[roots[position]] = 1
+    scratch.execute("CREATE TABLE member (root INTEGER, position INTEGER)")
+    scratch.executemany("INSERT INTO member VALUES (?, ?)", ((roots[p], p) for p in range(len(parent)) if touched[roots[p]]))
+    thread: list[str] = []
+    current = -1
+    members = "SELECT member.root, email.id FROM member JOIN email USING (position) ORDER BY member.root, member.position"
+    for root, item_id in scratch.execute(members):
+        if thread and root != current:
+            yield thread
             thread = []
-        thread.append(position)
+        current = root
+        thread.append(item_id)
     if thread:
-        yield [ids[p] for p in thread]
+        yield thread
 
 
 def _batches(threads: Iterator[list[str]]) -> Iterator[list[list[str]]]:
@@ -291,24 +329,26 @@ def _write(services: Any, updates: dict[str, tuple[str, bool]]) -> None:
                 session.connection().execute(statement, params)
 
 
-def enrich(services: Any, item_ids: list[str]) -> list[str]:
+def enrich(services: Any, item_ids: Iterable[str]) -> list[str]:
     """Settle every thread that `item_ids` touch; return the ids whose `thread_id` changed.
 
     Only those need their index entries refreshed: `inclusive` is kept in the case store, not the index.
+    `item_ids` may be a stream: they, and every email's id, are held in a private temporary SQLite
+    database (deleted when closed) rather than in memory, so memory does not grow with the case.
     """
-    wanted = set(item_ids)
-    if not wanted:
-        return []
-    with services.store.session() as session:
-        ids, parent = _linked_emails(session)
     reindex: list[str] = []
-    for batch in _batches(_touched_threads(ids, parent, wanted)):
-        small = [i for thread in batch if len(thread) <= MAX_INCLUSIVE_THREAD for i in thread]
-        large = [i for thread in batch if len(thread) > MAX_INCLUSIVE_THREAD for i in thread]
+    with closing(sqlite3.connect("")) as scratch:  # "": a temporary database on disk past a small cache
+        if not _wanted(scratch, item_ids):
+            return []
         with services.store.session() as session:
-            facts = {**_facts(session, small, with_body=True), **_facts(session, large, with_body=False)}
-        updates = _settled(batch, facts)
-        if updates:
-            _write(services, updates)
-        reindex.extend(i for i, (thread_id, _) in updates.items() if facts[i].thread_id != thread_id)
+            parent = _linked_emails(session, scratch)
+        for batch in _batches(_touched_threads(scratch, parent)):
+            small = [i for thread in batch if len(thread) <= MAX_INCLUSIVE_THREAD for i in thread]
+            large = [i for thread in batch if len(thread) > MAX_INCLUSIVE_THREAD for i in thread]
+            with services.store.session() as session:
+                facts = {**_facts(session, small, with_body=True), **_facts(session, large, with_body=False)}
+            updates = _settled(batch, facts)
+            if updates:
+                _write(services, updates)
+            reindex.extend(i for i, (thread_id, _) in updates.items() if facts[i].thread_id != thread_id)
     return reindex
