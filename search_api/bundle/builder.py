@@ -293,9 +293,10 @@ def _write_outline(doc: pymupdf.Document, entries: list[tuple[str, int]]) -> Non
 def return_freed_memory() -> None:
     """Hand freed heap memory back to the system (glibc's malloc_trim).
 
-    Each reopening of the combined PDF parses its whole page tree, which grows with the bundle;
-    freed, those objects leave the heap fragmented and glibc keeps it, so without this the
-    process's memory would creep up by about 1.5 KB a page. Elsewhere (no glibc) it does nothing.
+    Each reopening of the combined PDF parses its cross-reference table, which grows with the
+    bundle, and each chunk leaves the objects it appended; freed, they leave the heap fragmented
+    and glibc keeps it, so without this the process's memory would creep up with every chunk.
+    Elsewhere (no glibc) it does nothing.
     """
     try:
         ctypes.CDLL(None).malloc_trim(0)
