@@ -284,3 +284,28 @@ def test_combined_pdf_assembled_and_read_back_in_ranges(tmp_path: Path, monkeypa
     message = str(failure.value)
     number = int(re.search(r"documents/[\w.-]+-(\d{5})\.pdf page 1", message).group(1))  # type: ignore[union-attr]
     assert number > 2 and f"-bundle.pdf page {number + 1} " in message  # one page per document, after the schedule
+
+
+def test_marker_accepted_while_building_is_refused_not_missed(tmp_path: Path) -> None:
+    """The plan keeps only a tally of each document's markers and the render workers read the markers
+    themselves: one accepted after planning, whose string the plan's masking and leak check never
+    saw, stops the build rather than going out half-applied."""
+    case = new_case(tmp_path)
+    for n in range(12):  # more documents than are rendered ahead, so the last one is read after the change
+        case.add(file_item(case, f"note-{n:02d}.txt", f"Note {n}: the estate survey is booked."))
+    late = case.add(file_item(case, "zz-late.txt", "Late note: Harriet Vane rang again."))
+    case.mark(late, "rang again")
+    changed: list[bool] = []
+
+    def accept_another_marker(event: dict[str, object]) -> None:
+        if event["stage"] == "render" and not changed:
+            case.mark(late, "Harriet Vane")
+            changed.append(True)
+
+    out = tmp_path / "out"
+    with pytest.raises(BundleError, match="markers changed"):
+        build_bundle(case.services.store, case.services.evidence, case.ref, out, accept_another_marker)
+    assert changed and not out.exists() and not any(p.name.startswith(".out.partial") for p in tmp_path.iterdir())
+    summary = build(case, out)  # built again, the new marker is burned in
+    assert summary.markers == 2 and "Harriet" not in pdftotext(Path(summary.out) / summary.combined_pdf)
+

@@ -120,7 +120,7 @@ def _build(plan: Plan, database: str, evidence: EvidenceStore, root: Path, progr
 
         def top_up() -> None:
             while len(renders) < AHEAD and (planned := next(upcoming, None)) is not None:
-                job = RenderJob(planned, database, str(evidence.root), plan.ref, str(work / f"{planned.number}.pdf"))
+                job = RenderJob(planned, database, plan.request_id, str(evidence.root), plan.ref, str(work / f"{planned.number}.pdf"))
                 renders.append((planned, pool.submit(render_part, job)))
 
         top_up()
@@ -176,7 +176,7 @@ def _build(plan: Plan, database: str, evidence: EvidenceStore, root: Path, progr
         more = f" (and {len(findings) - 5} more)" if len(findings) > 5 else ""
         raise LeakError(f"leak check failed, nothing was written: {shown}{more}")
     write_manifest(root, _manifest(plan, rendered))
-    markers = sum(len(d.all_markers()) for d in plan.documents if d.released)
+    markers = sum(d.marker_count for d in plan.documents if d.released)
     return BundleSummary(
         ref=plan.ref,
         out=str(root),

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Iterable
 
 from disclose.items import Item
 
@@ -33,6 +35,25 @@ class Marker:
         return text[self.start:self.end]
 
 
+def markers_digest(markers: Iterable[Marker]) -> str:
+    """A short fingerprint of markers, in order: the plan keeps it instead of the markers themselves,
+    and the render worker compares it with the markers it reads back, so a marker changed after
+    planning cannot slip into a bundle whose masking and leak check were planned without it."""
+    digest = hashlib.blake2b(digest_size=8)
+    for marker in markers:
+        digest.update(f"{marker.item_id}\0{marker.start}\0{marker.end}\0{marker.code}\n".encode())
+    return digest.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class MarkerTally:
+    """What a plan keeps of one item's accepted markers: how many there are of each exemption code
+    (in the order the codes first appear) and their digest, never the markers themselves."""
+
+    codes: dict[str, int]
+    digest: str
+
+
 @dataclass(frozen=True, slots=True)
 class SourceItem:
     """What a plan keeps of an item: who it is, for the manifest and families. Its text and
@@ -49,8 +70,9 @@ class SourceItem:
 class PlannedDocument:
     """One entry of the schedule; it gets pages only when its decision releases it.
 
-    Small on purpose: a plan holds one per document of the bundle, so it carries ids, titles and
-    markers, never item text (see `load_document`)."""
+    Small on purpose: a plan holds one per document of the bundle, so it carries ids, titles and a
+    tally of markers, never item text or the markers themselves: the process that renders the
+    document reads both from the case store (see `load_document`)."""
 
     number: int
     kind: str  # email, attachment, file, image, chat
@@ -62,7 +84,9 @@ class PlannedDocument:
     reviewed: bool
     exemptions: list[str]
     sources: list[SourceItem]  # the primary item first; for a chat day, the conversation then its messages
-    markers: dict[str, list[Marker]] = field(default_factory=dict)
+    marker_codes: dict[str, int] = field(default_factory=dict)  # markers burned in, by exemption code
+    marked_ids: tuple[str, ...] = ()  # the items whose markers are burned in ...
+    markers_digest: str = ""  # ... and the digest of those markers, item by item (see `markers_digest`)
     withheld_ids: set[str] = field(default_factory=set)  # chat messages withheld inside a released day
     day: str = ""  # for chat: the local day this transcript covers
 
@@ -78,16 +102,18 @@ class PlannedDocument:
     def item_ids(self) -> list[str]:
         return [source.id for source in self.sources]
 
-    def all_markers(self) -> list[Marker]:
-        return [m for ms in self.markers.values() for m in ms]
+    @property
+    def marker_count(self) -> int:
+        return sum(self.marker_codes.values())
 
 
 @dataclass
 class LoadedDocument:
-    """A planned document with its items read back from the case store, in the order of its sources."""
+    """A planned document with its items and markers read back from the case store, items in the order of its sources."""
 
     planned: PlannedDocument
     items: list[Item]
+    markers: dict[str, list[Marker]] = field(default_factory=dict)  # by item id
 
     @property
     def primary(self) -> Item:

@@ -74,20 +74,20 @@ class DocumentRenderer:
 
     def render(self, loaded: LoadedDocument) -> tuple[pymupdf.Document, str]:
         """The document's pages with every marker burned in, and what they were rendered from."""
-        planned, item = loaded.planned, loaded.primary
+        planned, item, markers = loaded.planned, loaded.primary, loaded.markers
         if planned.kind == "chat":
-            return self._chat(planned, loaded.items), "transcript"
+            return self._chat(planned, loaded.items, markers), "transcript"
         if planned.kind == "image":
-            rendered = self._image(planned, item)
+            rendered = self._image(planned, item, markers.get(item.id, []))
             if rendered is not None:
                 return rendered, "image"
         if item.mime_type == "application/pdf" or item.filename.lower().endswith(".pdf"):
-            rendered = self._original_pdf(planned, item)
+            rendered = self._original_pdf(planned, item, markers.get(item.id, []))
             if rendered is not None:
                 return rendered, "original-pdf"
         if item.kind is Kind.EMAIL:
-            return self._email(planned, item), "text"
-        return self._text(planned, item), "text" if item.text.strip() else "placeholder"
+            return self._email(planned, item, markers.get(item.id, [])), "text"
+        return self._text(planned, item, markers.get(item.id, [])), "text" if item.text.strip() else "placeholder"
 
     # ----- text-based renderings
     def _heading(self, flow: TextFlow, planned: PlannedDocument) -> None:
@@ -100,17 +100,16 @@ class DocumentRenderer:
         flow.paragraph(self.mask("   ".join(facts)), size=8)
         flow.rule()
 
-    def _text(self, planned: PlannedDocument, item: Item) -> pymupdf.Document:
+    def _text(self, planned: PlannedDocument, item: Item, markers: list[Marker]) -> pymupdf.Document:
         flow = TextFlow(fonts_for([item.text, planned.title]))
         self._heading(flow, planned)
         if item.text.strip():
-            flow.paragraph(item.text, planned.markers.get(item.id, []), 0)
+            flow.paragraph(item.text, markers, 0)
         else:
             flow.paragraph(self.mask(f"No text could be extracted from this document ({item.filename or item.mime_type or 'unknown type'})."))
         return _written(flow)
 
-    def _email(self, planned: PlannedDocument, item: Item) -> pymupdf.Document:
-        markers = planned.markers.get(item.id, [])
+    def _email(self, planned: PlannedDocument, item: Item, markers: list[Marker]) -> pymupdf.Document:
         flow = TextFlow(fonts_for([item.text, planned.title]))
         flow.paragraph(f"Document {planned.number}", size=8)
         body_offset = int(item.metadata.get("body_offset") or 0)
@@ -123,7 +122,7 @@ class DocumentRenderer:
         flow.paragraph(item.text[body_offset:], markers, body_offset)
         return _written(flow)
 
-    def _chat(self, planned: PlannedDocument, items: list[Item]) -> pymupdf.Document:
+    def _chat(self, planned: PlannedDocument, items: list[Item], markers: dict[str, list[Marker]]) -> pymupdf.Document:
         messages = [i for i in items if i.kind is Kind.CHAT_MESSAGE]
         conversation = items[0] if items and items[0].kind is Kind.CHAT_CONVERSATION else None
         flow = TextFlow(fonts_for([planned.title, *(m.text for m in messages), *(_sender(m) for m in messages)]))
@@ -141,13 +140,12 @@ class DocumentRenderer:
                 flow.paragraph(f"{when}  [message withheld]", size=9)
                 continue
             flow.paragraph(self.mask(f"{when}  {_sender(message) or 'unknown sender'}"), bold=True, size=9)
-            flow.paragraph(message.text or "(no text)", planned.markers.get(message.id, []), 0, indent=14)
+            flow.paragraph(message.text or "(no text)", markers.get(message.id, []), 0, indent=14)
             flow.gap(2)
         return _written(flow)
 
     # ----- originals
-    def _image(self, planned: PlannedDocument, item: Item) -> pymupdf.Document | None:
-        markers = planned.markers.get(item.id, [])
+    def _image(self, planned: PlannedDocument, item: Item, markers: list[Marker]) -> pymupdf.Document | None:
         words = item.metadata.get("ocr_words") or []
         if markers and not words:
             return None  # no word boxes: the marked text cannot be found on the pixels, so render the text instead
@@ -182,7 +180,7 @@ class DocumentRenderer:
         burn_in(doc, marks, image_pixels=True)
         return doc
 
-    def _original_pdf(self, planned: PlannedDocument, item: Item) -> pymupdf.Document | None:
+    def _original_pdf(self, planned: PlannedDocument, item: Item, markers: list[Marker]) -> pymupdf.Document | None:
         try:
             source = pymupdf.open(stream=self.evidence.read(item.sha256), filetype="pdf")
         except (EvidenceError, RuntimeError, ValueError):
@@ -193,7 +191,7 @@ class DocumentRenderer:
         doc.insert_pdf(source, annots=False, links=False, widgets=False)
         source.close()
         doc.scrub(redact_images=0)
-        boxes = _pdf_boxes(doc, item.text, planned.markers.get(item.id, []))
+        boxes = _pdf_boxes(doc, item.text, markers)
         if boxes is None:
             doc.close()
             return None

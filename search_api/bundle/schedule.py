@@ -79,8 +79,7 @@ def annex_rows(documents: list[PlannedDocument], request_type: str) -> list[Anne
     redactions: Counter[str] = Counter()
     used_in: Counter[str] = Counter()
     for planned in documents:
-        for marker in planned.all_markers():
-            redactions[marker.code] += 1
+        redactions.update(planned.marker_codes)
         for code in planned.exemptions:
             used_in[code] += 1
     return [AnnexRow(code, redactions[code], used_in[code]) for code in sorted(used_in)]

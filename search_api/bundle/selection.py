@@ -4,15 +4,17 @@ The tables are read directly so that bundles do not depend on the review service
 in the review set with no decision yet is released (in part, when it carries accepted markers) and
 shown as "not yet reviewed".
 
-A plan stays small whatever the size of the bundle: it holds ids, titles, dates and markers, never
-item text or metadata. Planning reads items a batch at a time without their text; the text of
-marked items is read once, a batch at a time, to check each marker against it and to collect the
-distinct strings the markers cover (for masking and the leak check). The process that renders a
-document reads its items again (`load_document`).
+A plan stays small whatever the size of the bundle: it holds ids, titles, dates and a tally of
+markers per document, never item text, metadata or the markers themselves. Planning reads items a
+batch at a time without their text; markers are read an item at a time, in item order, and the text
+of marked items a batch at a time, to check each marker against it and to collect the distinct
+strings the markers cover (for masking and the leak check). The process that renders a document
+reads its items and markers again (`load_document`).
 """
 
 from __future__ import annotations
 
+import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -32,8 +34,10 @@ from search_api.bundle.model import (
     BundleError,
     LoadedDocument,
     Marker,
+    MarkerTally,
     PlannedDocument,
     SourceItem,
+    markers_digest,
 )
 
 BATCH = 500  # ids per IN (...) query
@@ -51,6 +55,7 @@ class Decision:
 @dataclass
 class Plan:
     ref: str
+    request_id: int  # whose accepted markers the render workers read
     request_type: str
     documents: list[PlannedDocument]
     redactions: list[tuple[str, str]]  # each distinct (covered string, exemption code), for masking
@@ -155,55 +160,85 @@ def plan_bundle(session: Session, ref: str) -> Plan:
         raise BundleError(f"request {ref} has nothing in its review set: add items first")
     items = _briefs(session, [r.item_id for r in reviews])
     markers, redactions = _markers(session, request.id)
-    decisions = {r.item_id: _decision(r.decision, r.exemptions, markers.get(r.item_id, [])) for r in reviews if r.item_id in items}
+    decisions = {r.item_id: _decision(r.decision, r.exemptions, r.item_id in markers) for r in reviews if r.item_id in items}
     documents = _Planner(session, items, decisions, markers).documents()
-    return Plan(ref=ref, request_type=request.type, documents=documents, redactions=redactions)
+    return Plan(ref=ref, request_id=request.id, request_type=request.type, documents=documents, redactions=redactions)
 
 
-def _markers(session: Session, request_id: int) -> tuple[dict[str, list[Marker]], list[tuple[str, str]]]:
-    """Accepted markers by item, each checked against its item's text, and the distinct (string, code) pairs they cover."""
+_MARKER_COLUMNS = (MarkerRow.id, MarkerRow.item_id, MarkerRow.start, MarkerRow.end, MarkerRow.code)
+
+
+def _markers(session: Session, request_id: int) -> tuple[dict[str, MarkerTally], list[tuple[str, str]]]:
+    """A tally of each marked item's accepted markers, each marker checked against its item's text, and
+    the distinct (string, code) pairs they cover.
+
+    Markers come in item order, so only the markers of the TEXT_BATCH items being checked are held
+    at once, whatever the number of markers in the request."""
     query = (
-        select(MarkerRow.id, MarkerRow.item_id, MarkerRow.start, MarkerRow.end, MarkerRow.code, MarkerRow.text_version)
-        .where(MarkerRow.request_id == request_id, MarkerRow.status == "accepted").order_by(MarkerRow.id)
+        select(*_MARKER_COLUMNS, MarkerRow.text_version).where(*_accepted(request_id)).order_by(MarkerRow.item_id, MarkerRow.id)
     )
-    shared: dict[str, str] = {}  # one copy of each item id, code and text version however many markers repeat it
-    by_item: dict[str, list[tuple[int, Marker, str]]] = {}
-    for row in session.execute(query).yield_per(2000):
-        item_id = shared.setdefault(row.item_id, row.item_id)
-        marker = Marker(item_id, row.start, row.end, shared.setdefault(row.code, row.code))
-        by_item.setdefault(item_id, []).append((row.id, marker, shared.setdefault(row.text_version, row.text_version)))
-    found: dict[str, list[Marker]] = {}
+    tallies: dict[str, MarkerTally] = {}
     pairs: dict[tuple[str, str], None] = {}
-    for chunk in _chunks(list(by_item), TEXT_BATCH):
-        for item_id, text in session.execute(select(ItemRow.id, ItemRow.text).where(ItemRow.id.in_(chunk))).all():
-            text = text or ""
-            version = text_version(text)
-            for marker_id, marker, made_on in by_item[item_id]:
-                if made_on and made_on != version:
-                    raise BundleError(f"marker {marker_id} on item {item_id} was made on a different version of its text")
-                if not (0 <= marker.start < marker.end <= len(text)):
-                    raise BundleError(f"marker {marker_id} on item {item_id} lies outside its text ({marker.start}-{marker.end})")
-                pairs.setdefault((text[marker.start:marker.end], marker.code), None)
-            found[item_id] = [marker for _, marker, _ in by_item[item_id]]
-    return found, list(pairs)
+    batch: dict[str, list[tuple[int, Marker, str]]] = {}
+    for row in session.execute(query).yield_per(2000):
+        if row.item_id not in batch and len(batch) >= TEXT_BATCH:
+            _check_markers(session, batch, tallies, pairs)
+            batch = {}
+        marker = Marker(row.item_id, row.start, row.end, sys.intern(row.code))  # one copy of each code in the tallies
+        batch.setdefault(row.item_id, []).append((row.id, marker, row.text_version))
+    if batch:
+        _check_markers(session, batch, tallies, pairs)
+    return tallies, list(pairs)
 
 
-def load_document(session: Session, planned: PlannedDocument) -> LoadedDocument:
-    """The planned document's items read back from the case store (text, participants, metadata)."""
+def _accepted(request_id: int) -> tuple:
+    return (MarkerRow.request_id == request_id, MarkerRow.status == "accepted")
+
+
+def _check_markers(
+    session: Session, batch: dict[str, list[tuple[int, Marker, str]]], tallies: dict[str, MarkerTally], pairs: dict[tuple[str, str], None]
+) -> None:
+    for item_id, text in session.execute(select(ItemRow.id, ItemRow.text).where(ItemRow.id.in_(list(batch)))).all():
+        text = text or ""
+        version = text_version(text)
+        counts: dict[str, int] = {}
+        for marker_id, marker, made_on in batch[item_id]:
+            if made_on and made_on != version:
+                raise BundleError(f"marker {marker_id} on item {item_id} was made on a different version of its text")
+            if not (0 <= marker.start < marker.end <= len(text)):
+                raise BundleError(f"marker {marker_id} on item {item_id} lies outside its text ({marker.start}-{marker.end})")
+            pairs.setdefault((text[marker.start:marker.end], marker.code), None)
+            counts[marker.code] = counts.get(marker.code, 0) + 1
+        tallies[item_id] = MarkerTally(counts, markers_digest(marker for _, marker, _ in batch[item_id]))
+
+
+def load_document(session: Session, planned: PlannedDocument, request_id: int) -> LoadedDocument:
+    """The planned document's items read back from the case store (text, participants, metadata), with
+    the accepted markers of its marked items; BundleError if either changed since it was planned."""
     items = load_items(session, planned.item_ids)
     if len(items) != len(planned.sources):
         missing = sorted(set(planned.item_ids) - {item.id for item in items})
         raise BundleError(f"document {planned.number}: items no longer in the case store: {', '.join(missing)}")
-    return LoadedDocument(planned, items)
+    markers: dict[str, list[Marker]] = {}
+    if planned.marked_ids:
+        query = (
+            select(*_MARKER_COLUMNS).where(*_accepted(request_id), MarkerRow.item_id.in_(planned.marked_ids))
+            .order_by(MarkerRow.item_id, MarkerRow.id)
+        )
+        for row in session.execute(query).all():
+            markers.setdefault(row.item_id, []).append(Marker(row.item_id, row.start, row.end, row.code))
+    if "".join(markers_digest(markers.get(i, [])) for i in planned.marked_ids) != planned.markers_digest:
+        raise BundleError(f"document {planned.number}: its redaction markers changed while the bundle was being built; build it again")
+    return LoadedDocument(planned, items, markers)
 
 
-def _decision(decision: str | None, exemptions: list[str] | None, markers: list[Marker]) -> Decision:
+def _decision(decision: str | None, exemptions: list[str] | None, marked: bool) -> Decision:
     codes = list(exemptions or [])
     if decision in DECISIONS:
-        if decision == "release" and markers:
+        if decision == "release" and marked:
             decision = "release_in_part"  # a marker accepted after the decision still redacts
         return Decision(decision, True, codes)
-    return Decision("release_in_part" if markers else "release", False, codes)
+    return Decision("release_in_part" if marked else "release", False, codes)
 
 
 def local_day(item: _Brief) -> str:
@@ -218,7 +253,7 @@ def _sort_key(item: _Brief) -> tuple[int, datetime, str]:
 
 
 class _Planner:
-    def __init__(self, session: Session, items: dict[str, _Brief], decisions: dict[str, Decision], markers: dict[str, list[Marker]]):
+    def __init__(self, session: Session, items: dict[str, _Brief], decisions: dict[str, Decision], markers: dict[str, MarkerTally]):
         self.session = session
         self.items = items
         self.decisions = decisions
@@ -298,7 +333,7 @@ class _Planner:
 
     def _single(self, item: _Brief) -> None:
         decision = self.decisions.get(item.id, Decision("release", False, []))
-        markers = self.markers.get(item.id, [])
+        tally = self.markers.get(item.id)
         kind = "image" if item.kind is Kind.IMAGE or item.mime_type.startswith("image/") else item.kind.value
         self.out.append(
             PlannedDocument(
@@ -310,9 +345,9 @@ class _Planner:
                 custodians=list(item.custodians),
                 decision=decision.decision,
                 reviewed=decision.reviewed,
-                exemptions=_codes(decision.exemptions, markers),
+                exemptions=_codes(decision.exemptions, tally),
                 sources=[item.source()],
-                markers={item.id: markers} if markers else {},
+                **(_marked([item.id], [tally]) if tally else {}),
             )
         )
 
@@ -326,15 +361,15 @@ class _Planner:
             released_ids = {m.id for m in released}
             withheld = {m.id for m in day_messages if m.id not in released_ids}
             exemptions: list[str] = []
-            markers: dict[str, list[Marker]] = {}
+            marked: list[str] = []
             for message in day_messages:
-                exemptions = _codes(exemptions + self._decision(message).exemptions, self.markers.get(message.id, []))
+                exemptions = _codes(exemptions + self._decision(message).exemptions, self.markers.get(message.id))
                 if message.id in self.markers and message.id not in withheld:
-                    markers[message.id] = self.markers[message.id]
+                    marked.append(message.id)
             reviewed = all(self._decision(m).reviewed for m in day_messages)
             if not released:
                 decision = "withhold"
-            elif withheld or markers:
+            elif withheld or marked:
                 decision = "release_in_part"
             else:
                 decision = "release"
@@ -352,7 +387,7 @@ class _Planner:
                     reviewed=reviewed,
                     exemptions=exemptions,
                     sources=[i.source() for i in items],
-                    markers=markers,
+                    **_marked(marked, [self.markers[i] for i in marked]),
                     withheld_ids=withheld,
                     day=day,
                 )
@@ -365,9 +400,18 @@ class _Planner:
         return self.decisions.get(item.id, Decision("release", False, []))
 
 
-def _codes(exemptions: list[str], markers: list[Marker]) -> list[str]:
+def _marked(item_ids: list[str], tallies: list[MarkerTally]) -> dict[str, object]:
+    """A planned document's marker fields, for the marked items among its sources."""
+    codes: dict[str, int] = {}
+    for tally in tallies:
+        for code, count in tally.codes.items():
+            codes[code] = codes.get(code, 0) + count
+    return {"marker_codes": codes, "marked_ids": tuple(item_ids), "markers_digest": "".join(t.digest for t in tallies)}
+
+
+def _codes(exemptions: list[str], tally: MarkerTally | None) -> list[str]:
     seen: list[str] = []
-    for code in [*exemptions, *(m.code for m in markers)]:
+    for code in [*exemptions, *(tally.codes if tally else ())]:
         if code and code not in seen:
             seen.append(code)
     return seen

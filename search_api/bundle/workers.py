@@ -3,9 +3,9 @@
 Each document goes through two jobs: `render_part` lays it out with its markers burned in and
 saves it unnumbered (page counts are only known once it is rendered); once every document before
 it has a page count, `seal_part` stamps its page numbers, scrubs and saves it, and reads it back
-for the leak check. Jobs carry one planned document (ids and markers) and file paths, never the
-whole plan and never item text: the worker reads the document's items from the case store
-itself, so the parent process holds no text at all. Each worker builds its masker and leak checker
+for the leak check. Jobs carry one planned document (ids and a tally of markers) and file paths,
+never the whole plan, item text or markers: the worker reads the document's items and markers from
+the case store itself, so the parent process holds no text and no markers at all. Each worker builds its masker and leak checker
 once, from the redacted strings handed to `start_worker`, and opens the case store once.
 """
 
@@ -35,7 +35,8 @@ WORKERS = 2  # the machines this runs on have two cores; more processes only add
 @dataclass(frozen=True)
 class RenderJob:
     planned: PlannedDocument
-    database_url: str  # the case store the worker reads the document's items from
+    database_url: str  # the case store the worker reads the document's items and markers from
+    request_id: int  # whose accepted markers are burned in
     evidence_root: str
     ref: str
     work_file: str
@@ -104,7 +105,7 @@ def render_part(job: RenderJob) -> RenderedPart:
     if key not in state.renderers:
         state.renderers[key] = DocumentRenderer(EvidenceStore(Path(job.evidence_root)), state.mask, job.ref)
     with _store(state, job.database_url).session() as session:
-        loaded = load_document(session, job.planned)
+        loaded = load_document(session, job.planned, job.request_id)
     doc, source = state.renderers[key].render(loaded)
     pages = doc.page_count
     doc.save(job.work_file)  # unnumbered and uncompressed: sealing rewrites it
@@ -112,7 +113,7 @@ def render_part(job: RenderJob) -> RenderedPart:
     words: set[str] = set()
     if source != "image":  # an image's words are pixels: there is no text to read back
         for item in loaded.items:
-            spans = [(m.start, m.end) for m in job.planned.markers.get(item.id, [])]
+            spans = [(m.start, m.end) for m in loaded.markers.get(item.id, [])]
             if spans:
                 words |= adjacent_words(item.text, spans)
     return RenderedPart(job.planned.number, pages, source, frozenset(words))

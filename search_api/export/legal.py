@@ -112,14 +112,14 @@ def _export(plan, store: CaseStore, evidence: EvidenceStore, root: Path, prefix:
     natives = redacted = 0
     for planned in released:
         with store.session() as session:  # one document's items at a time: the plan holds no text
-            loaded = load_document(session, planned)
+            loaded = load_document(session, planned, plan.request_id)
         doc, _ = renderer.render(loaded)
         count = doc.page_count
         begin, end = bates(prefix, number), bates(prefix, number + count - 1)
         stamp_pages(doc, prefix, number, label=bates)
         finish(doc, root / "IMAGES" / f"{begin}.pdf", thorough=True)
         item = loaded.primary
-        has_markers = bool(planned.all_markers())
+        has_markers = planned.marker_count > 0
         redacted += has_markers
         text = _document_text(loaded)
         (root / "TEXT" / f"{begin}.txt").write_text(text, encoding="utf-8")
@@ -163,11 +163,11 @@ def _document_text(loaded: LoadedDocument) -> str:
         for item in items[1:] if items and items[0].kind.value == "chat_conversation" else items:
             sender = "; ".join(p.label() for p in item.participants.sender)
             when = item.date.isoformat() if item.date else ""
-            body = "[message withheld]" if item.id in planned.withheld_ids else redacted_text(item.text, planned.markers.get(item.id, []))
+            body = "[message withheld]" if item.id in planned.withheld_ids else redacted_text(item.text, loaded.markers.get(item.id, []))
             lines.append(f"{when} {sender}: {body}")
         return "\n".join(lines)
     item = loaded.primary
-    return redacted_text(item.text, planned.markers.get(item.id, []))
+    return redacted_text(item.text, loaded.markers.get(item.id, []))
 
 
 def _record(loaded: LoadedDocument, begin: str, end: str, mask: Masker, native: str, md5: str, has_markers: bool) -> dict[str, str]:

@@ -93,7 +93,7 @@ def export_rsmf(store: CaseStore, evidence: EvidenceStore, ref: str, out: Path) 
     mask = Masker(plan.redactions)
     attachments: dict[str, list[str]] = {}  # message id -> its released, unredacted attachments' ids
     for document in plan.documents:
-        if document.released and document.kind != "chat" and not document.all_markers() and document.primary.parent_id:
+        if document.released and document.kind != "chat" and not document.marker_count and document.primary.parent_id:
             attachments.setdefault(document.primary.parent_id, []).append(document.primary.id)
     staging = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
@@ -106,7 +106,7 @@ def export_rsmf(store: CaseStore, evidence: EvidenceStore, ref: str, out: Path) 
         with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as bundle:
             for planned in chats:
                 with store.session() as session:  # one conversation-day's items at a time: the plan holds no text
-                    loaded = load_document(session, planned)
+                    loaded = load_document(session, planned, plan.request_id)
                     files: dict[str, list[Item]] = {}
                     for item in load_items(session, [a for i in planned.item_ids for a in attachments.get(i, [])]):
                         files.setdefault(item.parent_id or "", []).append(item)
@@ -162,7 +162,7 @@ def rsmf_manifest(loaded: LoadedDocument, mask: Masker, files: dict[str, list[It
             "participant": participant(sender.name, sender.address) if sender else participant("unknown", ""),
             "conversation": conversation_id,
             "timestamp": rsmf_timestamp(message.date),
-            "body": redacted_text(message.text, planned.markers.get(message.id, [])),
+            "body": redacted_text(message.text, loaded.markers.get(message.id, [])),
         }
         if not event["timestamp"]:
             del event["timestamp"]
