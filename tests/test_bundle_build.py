@@ -13,10 +13,11 @@ import pytest
 from openpyxl import load_workbook
 
 from disclose.items import Kind
-from search_api.bundle import builder
+from search_api.bundle import builder, schedule
 from search_api.bundle.builder import build_bundle
 from search_api.bundle.manifest import verify_manifest
 from search_api.bundle.model import BundleError, LeakError
+from search_api.bundle.schedule import AnnexRow, ScheduleRow, write_schedule_pdf
 from test_bundle_fixtures import (
     chat_items,
     child_item,
@@ -309,3 +310,22 @@ def test_marker_accepted_while_building_is_refused_not_missed(tmp_path: Path) ->
     summary = build(case, out)  # built again, the new marker is burned in
     assert summary.markers == 2 and "Harriet" not in pdftotext(Path(summary.out) / summary.combined_pdf)
 
+
+def test_long_schedule_pdf_written_in_pieces_reads_as_one(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The schedule PDF is written a few pages at a time and the pieces joined: every row is there
+    once, in order, on the same pages as when it is written in one go, and the font is embedded
+    cut down to what is used rather than whole in every piece."""
+    rows = [ScheduleRow(n, "2024-01-15 09:30 (UTC+00:00)", "Alice Jones", "email", f"Budget meeting {n}", "Released in part",
+                        "reviewed", "s40(2)", f"FOI-1-{n:06d}") for n in range(1, 181)]
+    annex = [AnnexRow("s40(2)", 180, 180)]
+    write_schedule_pdf(tmp_path / "whole.pdf", "FOI-1", rows, annex)
+    monkeypatch.setattr(schedule, "SCHEDULE_PIECE_PAGES", 1)
+    write_schedule_pdf(tmp_path / "pieces.pdf", "FOI-1", rows, annex)
+    with pymupdf.open(tmp_path / "whole.pdf") as whole, pymupdf.open(tmp_path / "pieces.pdf") as pieces:
+        assert whole.page_count == pieces.page_count > 3
+        assert [p.get_text() for p in whole] == [p.get_text() for p in pieces]
+    text = pdftotext(tmp_path / "pieces.pdf")
+    positions = [text.index(f"FOI-1-{n:06d}") for n in range(1, 181)]
+    assert positions == sorted(positions) and "Annex: exemptions relied on" in text
+    assert not list(tmp_path.glob(".pieces.pdf.*"))
+    assert (tmp_path / "pieces.pdf").stat().st_size < 760_000  # DejaVu Sans alone is 760 KB

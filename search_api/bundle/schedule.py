@@ -123,6 +123,7 @@ def _cell(value: str | int) -> str | int:
 
 
 SCHEDULE_CHUNK = 200  # rows laid out per Story: MuPDF holds a Story's whole layout until it is drawn
+SCHEDULE_PIECE_PAGES = 10  # pages per DocumentWriter (see write_schedule_pdf)
 CSS = (
     "* {font-family: sans-serif; font-size: 7pt;} h1 {font-size: 12pt;} h2 {font-size: 10pt;}"
     " table {border-collapse: collapse; width: 100%;} td, th {border: 0.5pt solid #888; padding: 2pt; vertical-align: top;}"
@@ -151,28 +152,59 @@ def _schedule_parts(ref: str, rows: list[ScheduleRow], annex: list[AnnexRow]) ->
 
 
 def write_schedule_pdf(path: Path, ref: str, rows: list[ScheduleRow], annex: list[AnnexRow]) -> None:
-    """The schedule as landscape A4 pages, laid out a chunk of rows at a time and written straight to
-    `path`, so memory stays the same however many documents the bundle has."""
+    """The schedule as landscape A4 pages, laid out a chunk of rows at a time.
+
+    A DocumentWriter holds every page it has written, uncompressed, until it is closed (about 2 KB
+    a row), so the pages are written SCHEDULE_PIECE_PAGES at a time, each piece compressed to a file
+    of its own, and the pieces joined a piece at a time (see `_joined`). Pieces break between pages,
+    so the layout is the same as one writer's."""
     css, archive = CSS, None
     if (DEJAVU_DIR / "DejaVuSans.ttf").exists():
         css = "@font-face {font-family: dv; src: url(DejaVuSans.ttf);} " + css.replace("sans-serif", "dv")
         archive = pymupdf.Archive(str(DEJAVU_DIR))
-    writer = pymupdf.DocumentWriter(str(path))
-    mediabox = pymupdf.paper_rect("a4-l")
-    page_area = mediabox + (36, 36, -36, -36)
-    device, area = None, page_area
-    for part in _schedule_parts(ref, rows, annex):
-        story = pymupdf.Story(html=part, user_css=css, archive=archive)
-        more = True
-        while more:
-            if device is None:
-                device, area = writer.begin_page(mediabox), page_area
-            more, filled = story.place(area)
-            story.draw(device)
-            area = pymupdf.Rect(area.x0, pymupdf.Rect(filled).y1 + 4, area.x1, area.y1)  # the next chunk goes on below
-            if more or area.height < 40:
+    pieces: list[Path] = []
+    try:
+        writer, pages = None, 0
+        mediabox = pymupdf.paper_rect("a4-l")
+        page_area = mediabox + (36, 36, -36, -36)
+        device, area = None, page_area
+        for part in _schedule_parts(ref, rows, annex):
+            story = pymupdf.Story(html=part, user_css=css, archive=archive)
+            more = True
+            while more:
+                if device is None:
+                    if writer is None or pages == SCHEDULE_PIECE_PAGES:
+                        if writer is not None:
+                            writer.close()
+                        pieces.append(path.with_name(f".{path.name}.{len(pieces)}"))
+                        writer, pages = pymupdf.DocumentWriter(str(pieces[-1]), "compress"), 0
+                    device, area = writer.begin_page(mediabox), page_area
+                more, filled = story.place(area)
+                story.draw(device)
+                area = pymupdf.Rect(area.x0, pymupdf.Rect(filled).y1 + 4, area.x1, area.y1)  # the next chunk goes on below
+                if more or area.height < 40:
+                    writer.end_page()  # type: ignore[union-attr]
+                    pages += 1
+                    device = None
+        if writer is not None:
+            if device is not None:
                 writer.end_page()
-                device = None
-    if device is not None:
-        writer.end_page()
-    writer.close()
+            writer.close()
+        _joined(pieces, path)
+    finally:
+        for piece in pieces:
+            piece.unlink(missing_ok=True)
+
+
+def _joined(pieces: list[Path], path: Path) -> None:
+    """The pieces' pages, in order, as `path`: each piece is appended to the file as an incremental
+    update, so only one piece's pages are in memory at a time. Each piece embeds the whole font
+    (760 KB); it is cut down to the glyphs the piece uses before it is appended."""
+    with pymupdf.open(pieces[0]) as first:
+        first.subset_fonts()
+        first.save(path, garbage=3, deflate=True)
+    for piece in pieces[1:]:
+        with pymupdf.open(path) as doc, pymupdf.open(piece) as part:
+            part.subset_fonts()
+            doc.insert_pdf(part)
+            doc.saveIncr()
