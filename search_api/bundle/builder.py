@@ -305,16 +305,16 @@ def return_freed_memory() -> None:
 
 
 def _manifest(plan: Plan, rendered: dict[int, RenderedDocument]) -> Manifest:
-    documents = []
-    for planned in plan.documents:
-        done = rendered.get(planned.number)
-        documents.append(
-            DocumentSources(
-                number=planned.number,
-                file=done.file if done else None,
-                item_ids=planned.item_ids,
-                native_sha256=sorted({i.sha256 for i in planned.sources if i.sha256}),
-                pages=f"{done.first_page}-{done.last_page}" if done else "",
-            )
+    """The bundle's manifest, its documents made one at a time as it is written (see write_manifest)."""
+    documents = (
+        DocumentSources(
+            number=planned.number,
+            file=done.file if done else None,
+            item_ids=planned.item_ids,
+            native_sha256=sorted({i.sha256 for i in planned.sources if i.sha256}),
+            pages=f"{done.first_page}-{done.last_page}" if done else "",
         )
+        for planned in plan.documents
+        for done in [rendered.get(planned.number)]
+    )
     return Manifest(ref=plan.ref, kind="bundle", generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds"), documents=documents)

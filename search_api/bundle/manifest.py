@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Iterable, Iterator, TextIO
 
 MANIFEST = "manifest.json"
 CHUNK = 1024 * 1024
@@ -26,7 +27,7 @@ class Manifest:
     kind: str  # bundle, legal-export, rsmf-export
     generated_at: str
     files: dict[str, str] = field(default_factory=dict)  # relative path -> sha256
-    documents: list[DocumentSources] = field(default_factory=list)
+    documents: Iterable[DocumentSources] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -47,13 +48,33 @@ def file_sha256(path: Path) -> str:
 
 
 def write_manifest(root: Path, manifest: Manifest) -> Path:
-    manifest.files = {
-        str(path.relative_to(root)): file_sha256(path)
-        for path in sorted(root.rglob("*")) if path.is_file() and path.name != MANIFEST
-    }
+    """manifest.json, written a file and a document at a time: the same text as json.dumps of the
+    whole manifest (indent 2), without holding that text, or a dict copy of the manifest, at once.
+    `manifest.documents` may be any iterable of documents (it is read once); `manifest.files` is
+    not filled in."""
     target = root / MANIFEST
-    target.write_text(json.dumps(asdict(manifest), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    files = (path for path in sorted(root.rglob("*")) if path.is_file() and path.name != MANIFEST)
+    with open(target, "w", encoding="utf-8") as out:
+        head = {"ref": manifest.ref, "kind": manifest.kind, "generated_at": manifest.generated_at}
+        out.write(_dumps(head)[:-2] + ',\n  "files": ')
+        _write_entries(out, (f"{_dumps(str(path.relative_to(root)))}: {_dumps(file_sha256(path))}" for path in files), "{}")
+        out.write(',\n  "documents": ')
+        _write_entries(out, (_dumps(asdict(document)).replace("\n", "\n    ") for document in manifest.documents), "[]")
+        out.write("\n}\n")
     return target
+
+
+def _dumps(value: object) -> str:
+    return json.dumps(value, indent=2, ensure_ascii=False)
+
+
+def _write_entries(out: TextIO, entries: Iterator[str], brackets: str) -> None:
+    """Entries of a JSON object or list one level down, laid out as json.dumps(indent=2) lays them out."""
+    first = True
+    for entry in entries:
+        out.write(("" if first else ",") + ("" if not first else brackets[0]) + "\n    " + entry)
+        first = False
+    out.write(brackets if first else "\n  " + brackets[1])
 
 
 def verify_manifest(root: Path) -> VerifyResult:
