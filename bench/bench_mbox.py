@@ -21,12 +21,13 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime, timedelta, timezone
 from email.message import EmailMessage
 from email.utils import format_datetime
 from pathlib import Path
+
+from rss_sampler import RssSampler  # bench/ is the script's folder, first on sys.path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -77,34 +78,6 @@ def peak_rss_mb() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     return round(max(own, children) / 1024, 1)
-
-
-class RssSampler:
-    """This process's resident memory every quarter second while a run goes on."""
-
-    def __init__(self) -> None:
-        self.samples: list[int] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.25):
-            with open("/proc/self/status") as status:
-                self.samples.extend(int(line.split()[1]) // 1024 for line in status if line.startswith("VmRSS"))
-
-    def __enter__(self) -> "RssSampler":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def quartiles(self) -> list[int]:
-        """RSS in MB at 25, 50 and 75% of the run's samples."""
-        if not self.samples:
-            return []
-        return [self.samples[min(len(self.samples) - 1, len(self.samples) * q // 4)] for q in (1, 2, 3)]
 
 
 def parse_only(path: Path) -> dict:

@@ -11,10 +11,11 @@ import os
 import resource
 import sys
 import tempfile
-import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
+
+from rss_sampler import RssSampler  # bench/ is the script's folder, first on sys.path
 
 SENDERS = ["Alice Smith", "Bob Jones", "+44 7700 900123", "Carol Ng", "Dev Patel"]
 WORDS = "the housing budget repair survey damp council meeting agreed tenant estate report draft".split()
@@ -52,34 +53,6 @@ def bench_parse(path: Path) -> tuple[int, float]:
     return count, time.perf_counter() - start
 
 
-class RssSampler:
-    """Resident memory every half second while the pipeline runs: a flat series is flat memory."""
-
-    def __init__(self) -> None:
-        self.samples: list[int] = []
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.wait(0.5):
-            with open("/proc/self/status") as status:
-                self.samples.extend(int(line.split()[1]) // 1024 for line in status if line.startswith("VmRSS"))
-
-    def __enter__(self) -> "RssSampler":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._stop.set()
-        self._thread.join()
-
-    def quartiles(self) -> str:
-        if not self.samples:
-            return "no samples"
-        marks = [self.samples[min(len(self.samples) - 1, len(self.samples) * q // 4)] for q in (1, 2, 3)]
-        return f"RSS at 25/50/75% of the run {marks[0]}/{marks[1]}/{marks[2]} MB, peak {max(self.samples)} MB"
-
-
 def bench_ingest(path: Path, home: Path) -> tuple[int, float, float, str]:
     from disclose.workspace import open_workspace
     from indexer.pipeline import ingest_paths
@@ -89,14 +62,14 @@ def bench_ingest(path: Path, home: Path) -> tuple[int, float, float, str]:
     services.store, services.index  # opened (and migrated) before the clock starts
     cpu = time.process_time()
     start = time.perf_counter()
-    with RssSampler() as rss:
+    with RssSampler(0.5) as rss:
         report = ingest_paths(services, [path.parent], ["Bench Custodian"])
     elapsed = time.perf_counter() - start
     cpu = time.process_time() - cpu
     count = services.index.count() if hasattr(services.index, "count") else 0
     services.close()
     print(f"  pipeline report: {getattr(report, 'summary', lambda: report)()}", file=sys.stderr)
-    return count, elapsed, cpu, rss.quartiles()
+    return count, elapsed, cpu, rss.summary()
 
 
 def main() -> None:
