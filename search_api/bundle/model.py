@@ -87,7 +87,7 @@ class PlannedDocument:
     marker_codes: dict[str, int] = field(default_factory=dict)  # markers burned in, by exemption code
     marked_ids: tuple[str, ...] = ()  # the items whose markers are burned in ...
     markers_digest: str = ""  # ... and the digest of those markers, item by item (see `markers_digest`)
-    withheld_ids: set[str] = field(default_factory=set)  # chat messages withheld inside a released day
+    withheld_ids: frozenset[str] = frozenset()  # chat messages withheld inside a released day (one shared empty set)
     day: str = ""  # for chat: the local day this transcript covers
 
     @property

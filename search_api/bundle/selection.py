@@ -153,14 +153,21 @@ def plan_bundle(session: Session, ref: str) -> Plan:
     request = session.scalar(select(RequestRow).where(RequestRow.ref == ref))
     if request is None:
         raise BundleError(f"no request with reference {ref!r}")
-    reviews = session.execute(
-        select(ReviewItem.item_id, ReviewItem.decision, ReviewItem.exemptions).where(ReviewItem.request_id == request.id).order_by(ReviewItem.id)
-    ).all()
-    if not reviews:
+    if session.scalar(select(ReviewItem.id).where(ReviewItem.request_id == request.id).limit(1)) is None:
         raise BundleError(f"request {ref} has nothing in its review set: add items first")
-    items = _briefs(session, [r.item_id for r in reviews])
     markers, redactions = _markers(session, request.id)
-    decisions = {r.item_id: _decision(r.decision, r.exemptions, r.item_id in markers) for r in reviews if r.item_id in items}
+    reviews = (
+        select(ReviewItem.item_id, ReviewItem.decision, ReviewItem.exemptions).where(ReviewItem.request_id == request.id).order_by(ReviewItem.id)
+    )
+    # Rows are turned into decisions as they come, and equal decisions share one object: most of
+    # a large review set repeats a handful of (decision, exemptions) pairs.
+    decisions: dict[str, Decision] = {}
+    shared: dict[tuple[str, bool, tuple[str, ...]], Decision] = {}
+    for row in session.execute(reviews).yield_per(2000):
+        decision = _decision(row.decision, row.exemptions, row.item_id in markers)
+        decisions[row.item_id] = shared.setdefault((decision.decision, decision.reviewed, tuple(decision.exemptions)), decision)
+    items = _briefs(session, list(decisions))
+    decisions = {item_id: decision for item_id, decision in decisions.items() if item_id in items}
     documents = _Planner(session, items, decisions, markers).documents()
     return Plan(ref=ref, request_id=request.id, request_type=request.type, documents=documents, redactions=redactions)
 
@@ -260,6 +267,7 @@ class _Planner:
         self.markers = markers
         self.out: list[PlannedDocument] = []
         self._parents: dict[str, str | None] = {}  # parent ids of items outside the review set, read once each
+        self._shared: dict[object, object] = {}  # one copy of each exemptions list and code tally, however many documents repeat it
         self._kids: dict[str, list[_Brief]] = {}
 
     def documents(self) -> list[PlannedDocument]:
@@ -345,9 +353,9 @@ class _Planner:
                 custodians=list(item.custodians),
                 decision=decision.decision,
                 reviewed=decision.reviewed,
-                exemptions=_codes(decision.exemptions, tally),
+                exemptions=self._one_copy(_codes(decision.exemptions, tally)),
                 sources=[item.source()],
-                **(_marked([item.id], [tally]) if tally else {}),
+                **(self._marked([item.id], [tally]) if tally else {}),
             )
         )
 
@@ -385,16 +393,25 @@ class _Planner:
                     custodians=custodians,
                     decision=decision,
                     reviewed=reviewed,
-                    exemptions=exemptions,
+                    exemptions=self._one_copy(exemptions),
                     sources=[i.source() for i in items],
-                    **_marked(marked, [self.markers[i] for i in marked]),
-                    withheld_ids=withheld,
+                    **self._marked(marked, [self.markers[i] for i in marked]),
+                    withheld_ids=frozenset(withheld),
                     day=day,
                 )
             )
             for message in released:
                 for child in self._children(message):
                     self._family(child)
+
+    def _one_copy(self, value: list[str] | dict[str, int]):  # type: ignore[no-untyped-def]
+        key = (type(value), tuple(value.items()) if isinstance(value, dict) else tuple(value))
+        return self._shared.setdefault(key, value)
+
+    def _marked(self, item_ids: list[str], tallies: list[MarkerTally]) -> dict[str, object]:
+        fields = _marked(item_ids, tallies)
+        fields["marker_codes"] = self._one_copy(fields["marker_codes"])  # type: ignore[arg-type]
+        return fields
 
     def _decision(self, item: _Brief) -> Decision:
         return self.decisions.get(item.id, Decision("release", False, []))
