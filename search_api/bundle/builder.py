@@ -78,6 +78,7 @@ def build_bundle(store: CaseStore, evidence: EvidenceStore, ref: str, out: Path,
     database = database_url(store)
     with bundle_store(database) as reading, reading.session() as session:
         plan = plan_bundle(session, ref)
+    return_freed_memory()  # planning's rows and texts are gone; their heap would otherwise stay under every later stage
     staging = out.parent / f".{out.name}.partial-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
     try:
