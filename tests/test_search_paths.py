@@ -177,7 +177,7 @@ def _family_corpus(folder: Path, families: int, items: int) -> TantivyIndex:
 
 def _brute_families(index: TantivyIndex, query: str) -> int:
     searcher = index.searcher()
-    return len({searcher.doc(a).to_dict()["family_id"][0] for _, a in index._all_addresses(searcher, index.compiler.compile(parse(query)).query)})
+    return len({searcher.doc(a).to_dict()["family_id"][0] for _, a in tantivy_search.every_hit(searcher, index.compiler.compile(parse(query)).query)})
 
 
 def test_a_broad_search_estimates_its_families_from_the_sample_within_a_few_per_cent(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

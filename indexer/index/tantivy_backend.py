@@ -39,7 +39,6 @@ SCHEMA_VERSION = "3"
 TEXT_FIELDS = ("subject", "filename", "from", "to", "cc", "bcc", "participant", "custodian", "title")
 # content_hash stays in the schema so that existing indexes open unchanged, but nothing writes it: no
 # query reads it, and a unique term per item cost a fifth of indexing time.
-_U64 = 2**64 - 1
 KEYWORD_FIELDS = ("kind", "family_id", "parent_id", "thread_id", "content_hash", "source_kind", "lang", "month")
 
 
@@ -86,6 +85,9 @@ def family_key(family_id: str) -> int:
     if len(family_id) >= 16 and all(c in "0123456789abcdef" for c in family_id[:16]):
         return int(family_id[:16], 16)
     return int.from_bytes(hashlib.blake2b(family_id.encode(), digest_size=8).digest(), "big")
+
+
+_U64 = 2**64 - 1
 
 
 def in_family_sample(key: int) -> bool:
@@ -320,18 +322,11 @@ class TantivyIndex:
             [(tantivy.Occur.Must, compiled.query), (tantivy.Occur.MustNot, tantivy.Query.term_query(self.schema, "is_duplicate", 1))]
         )
 
-    def _all_addresses(self, searcher: tantivy.Searcher, query: tantivy.Query) -> list[tuple[float, Any]]:
-        if searcher.num_docs == 0:
-            return []
-        # One pass: a limit of every item needs no count first (tantivy grows its buffer with the hits,
-        # it does not fill the limit). Constant scores: collecting every hit needs no ranking.
-        return list(searcher.search(tantivy.Query.const_score_query(query, 1.0), limit=searcher.num_docs, count=False).hits)
-
     def _verified(self, searcher: tantivy.Searcher, tree: Node, query: tantivy.Query) -> list[tuple[float, Any, dict[str, list[Any]]]]:
         """Candidates of a wider query, kept only when the matcher agrees: the exact hit set."""
         matcher = Matcher(tree)
         kept = []
-        for score, address in self._all_addresses(searcher, query):
+        for score, address in tantivy_search.every_hit(searcher, query):
             stored = searcher.doc(address).to_dict()
             if matcher.matches(_view(stored)):
                 kept.append((score, address, stored))
@@ -388,7 +383,7 @@ class TantivyIndex:
             hits = self._verified(searcher, tree, compiled.query)
             return [_first(s, "id") for _, _, s in hits if include_duplicates or not _first(s, "is_duplicate", 0)]
         query = self._filtered(compiled, include_duplicates)
-        return [_first(searcher.doc(address).to_dict(), "id") for _, address in self._all_addresses(searcher, query)]
+        return [_first(searcher.doc(address).to_dict(), "id") for _, address in tantivy_search.every_hit(searcher, query)]
 
     def query_stats(self, trees: Sequence[Node], *, include_duplicates: bool = True) -> list[QueryStats]:
         searcher = self.searcher()
@@ -397,7 +392,7 @@ class TantivyIndex:
             compiled = self.compiler.compile(tree)
             if compiled.exact:
                 query = self._filtered(compiled, include_duplicates)
-                addresses = [address for _, address in self._all_addresses(searcher, query)]
+                addresses = [address for _, address in tantivy_search.every_hit(searcher, query)]
                 keys = {a.segment_ord << 32 | a.doc for a in addresses}  # ints hash and compare fastest
                 families = set(searcher.fast_field_values("family_key", addresses))
                 custodians = {f.value: f.count for f in self._custodian_counts(searcher, query)}
@@ -419,7 +414,7 @@ class TantivyIndex:
             return []
         searcher = self.searcher()
         query = tantivy.Query.term_set_query(self.schema, "family_id", list(family_ids))
-        return [_hit(searcher.doc(address).to_dict(), None) for _, address in self._all_addresses(searcher, query)]
+        return [_hit(searcher.doc(address).to_dict(), None) for _, address in tantivy_search.every_hit(searcher, query)]
 
     def family_sizes(self, family_keys: Sequence[int]) -> Counter[int]:
         """Items (duplicates excluded) per family, for many families in one pass: a term report sums these
@@ -436,7 +431,7 @@ class TantivyIndex:
         else:
             members = tantivy.Query.term_set_query(self.schema, "family_key", [int(k) for k in family_keys])
         query = tantivy.Query.boolean_query([(tantivy.Occur.Must, members), (tantivy.Occur.MustNot, duplicates)])
-        addresses = [address for _, address in self._all_addresses(searcher, query)]
+        addresses = [address for _, address in tantivy_search.every_hit(searcher, query)]
         return Counter(searcher.fast_field_values("family_key", addresses))
 
     def count_in_families(self, family_keys: Sequence[str]) -> int:

@@ -150,12 +150,12 @@ def run(
     wanted = offset + limit
     shown_query = query if include_duplicates else _without_duplicates(schema, query)
     asked, broad = first_limit(searcher, tree, wanted)
-    counting: Future[Counts] | None = None
-    faceting: Future[Facets] | None = None
-    if broad:
+
+    def start_counting() -> tuple[Future[Counts], Future[Facets] | None]:
         counting = _COUNTING.submit(count_matches, searcher, schema, query, shown_query, include_duplicates, counts)
-        if facets:
-            faceting = _COUNTING.submit(facet_counts, searcher, shown_query)
+        return counting, _COUNTING.submit(facet_counts, searcher, shown_query) if facets else None
+
+    started = start_counting() if broad else None
     # No count: fewer hits than asked for already says they are all, and without counting tantivy can skip
     # blocks of low-scoring matches.
     hits: Hits = searcher.search(query, limit=asked, count=False, **order).hits
@@ -165,11 +165,9 @@ def run(
     shown = hits if include_duplicates or not any_duplicate else [h for h, dup in zip(hits, duplicate) if not dup]
     if len(hits) < asked:  # every match is here (a broad-looking query's counting, if started, goes unused)
         shown_addresses = addresses if shown is hits else [a for _, a in shown]
-        return _from_every_hit(searcher, shown_query, hits, shown, shown_addresses, duplicate.count(1), offset, wanted, include_duplicates, facets)
-    if counting is None:
-        counting = _COUNTING.submit(count_matches, searcher, schema, query, shown_query, include_duplicates, counts)
-    if facets and faceting is None:
-        faceting = _COUNTING.submit(facet_counts, searcher, shown_query)
+        unique, hidden = len(hits) - duplicate.count(1), len(hits) - len(shown)
+        return _from_every_hit(searcher, shown_query, shown, shown_addresses, unique, hidden, offset, wanted, facets)
+    counting, faceting = started or start_counting()
     counted = counting.result()
     if len(shown) >= wanted or len(shown) >= counted.total:
         page = shown[offset:wanted]
@@ -182,6 +180,14 @@ def run(
     )
 
 
+def every_hit(searcher: tantivy.Searcher, query: tantivy.Query) -> Hits:
+    """Every match, unranked. One pass: a limit of every item needs no count first (tantivy grows its
+    buffer with the hits, it does not fill the limit), and constant scores need no ranking."""
+    if searcher.num_docs == 0:
+        return []
+    return searcher.search(tantivy.Query.const_score_query(query, 1.0), limit=searcher.num_docs, count=False).hits
+
+
 def _without_duplicates(schema: tantivy.Schema, query: tantivy.Query) -> tantivy.Query:
     return tantivy.Query.boolean_query(
         [(tantivy.Occur.Must, query), (tantivy.Occur.MustNot, tantivy.Query.term_query(schema, DUPLICATE, 1))]
@@ -189,8 +195,8 @@ def _without_duplicates(schema: tantivy.Schema, query: tantivy.Query) -> tantivy
 
 
 def _from_every_hit(
-    searcher: tantivy.Searcher, shown_query: tantivy.Query, hits: Hits, shown: Hits, shown_addresses: list[Any],
-    duplicates: int, offset: int, wanted: int, include_duplicates: bool, facets: bool,
+    searcher: tantivy.Searcher, shown_query: tantivy.Query, shown: Hits, shown_addresses: list[Any],
+    unique: int, duplicates_hidden: int, offset: int, wanted: int, facets: bool,
 ) -> Outcome:
     faceting = _COUNTING.submit(facet_counts, searcher, shown_query) if facets and shown else None
     families = len(set(searcher.fast_field_values(FAMILY, shown_addresses))) if shown else 0
@@ -198,8 +204,8 @@ def _from_every_hit(
     if facets:
         facet_buckets = faceting.result() if faceting else Facets()
     return Outcome(
-        page=shown[offset:wanted], total=len(shown), unique=len(hits) - duplicates, families=families, families_exact=True,
-        duplicates_hidden=0 if include_duplicates else len(hits) - len(shown), facets=facet_buckets,
+        page=shown[offset:wanted], total=len(shown), unique=unique, families=families, families_exact=True,
+        duplicates_hidden=duplicates_hidden, facets=facet_buckets,
     )
 
 
@@ -248,8 +254,7 @@ def exact_families(searcher: tantivy.Searcher, query: tantivy.Query) -> int:
     try:
         result = searcher.aggregate(query, spec)
     except ValueError:  # "Aborting aggregation because bucket limit was exceeded"
-        everything = tantivy.Query.const_score_query(query, 1.0)
-        addresses = [a for _, a in searcher.search(everything, limit=max(1, searcher.num_docs), count=False).hits]
+        addresses = [a for _, a in every_hit(searcher, query)]
         return len(set(searcher.fast_field_values(FAMILY, addresses))) if addresses else 0
     matches = int(result.get("matches", {}).get("value") or 0)
     return matches - sum(int(b["doc_count"]) - 1 for b in result.get("families", {}).get("buckets", []))

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import ctypes
 import re
-from array import array
 import shutil
 import time
 import uuid
+from array import array
 from collections import deque
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -231,9 +231,7 @@ def combine(output: _Output, schedule: Path, documents: list[PlannedDocument], r
     for index, (number, done) in enumerate(rendered.items()):
         if index % COMBINE_CHUNK == 0:
             if index:
-                combined.saveIncr()
-                combined.close()
-                return_freed_memory()
+                _save_and_close(combined)
             combined = pymupdf.open(target)
             branches.append(_start_branch(combined))
             before = len(page_xrefs)  # pages in the branches before this one
@@ -243,9 +241,7 @@ def combine(output: _Output, schedule: Path, documents: list[PlannedDocument], r
         outline.append((mask(f"{done.first_page}  {number}. {titles.get(number, '')}")[:200], combined.page_xref(added[0])))
         page_xrefs.extend(combined.page_xref(page) for page in added)
     if rendered:
-        combined.saveIncr()
-        combined.close()
-        return_freed_memory()
+        _save_and_close(combined)
     combined = pymupdf.open(target)  # opened afresh: the page tree changes under it now
     _join_branches(combined, branches, len(page_xrefs))
     _write_outline(combined, outline)
@@ -253,6 +249,12 @@ def combine(output: _Output, schedule: Path, documents: list[PlannedDocument], r
     combined.saveIncr()
     combined.close()
     return page_xrefs
+
+
+def _save_and_close(doc: pymupdf.Document) -> None:
+    doc.saveIncr()
+    doc.close()
+    return_freed_memory()
 
 
 def _page_tree_root(doc: pymupdf.Document) -> int:

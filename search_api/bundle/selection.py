@@ -340,7 +340,7 @@ class _Planner:
             self._family(child)
 
     def _single(self, item: _Brief) -> None:
-        decision = self.decisions.get(item.id, Decision("release", False, []))
+        decision = self._decision(item)
         tally = self.markers.get(item.id)
         kind = "image" if item.kind is Kind.IMAGE or item.mime_type.startswith("image/") else item.kind.value
         self.out.append(
@@ -409,21 +409,15 @@ class _Planner:
         return self._shared.setdefault(key, value)
 
     def _marked(self, item_ids: list[str], tallies: list[MarkerTally]) -> dict[str, object]:
-        fields = _marked(item_ids, tallies)
-        fields["marker_codes"] = self._one_copy(fields["marker_codes"])  # type: ignore[arg-type]
-        return fields
+        """A planned document's marker fields, for the marked items among its sources."""
+        codes: dict[str, int] = {}
+        for tally in tallies:
+            for code, count in tally.codes.items():
+                codes[code] = codes.get(code, 0) + count
+        return {"marker_codes": self._one_copy(codes), "marked_ids": tuple(item_ids), "markers_digest": "".join(t.digest for t in tallies)}
 
     def _decision(self, item: _Brief) -> Decision:
         return self.decisions.get(item.id, Decision("release", False, []))
-
-
-def _marked(item_ids: list[str], tallies: list[MarkerTally]) -> dict[str, object]:
-    """A planned document's marker fields, for the marked items among its sources."""
-    codes: dict[str, int] = {}
-    for tally in tallies:
-        for code, count in tally.codes.items():
-            codes[code] = codes.get(code, 0) + count
-    return {"marker_codes": codes, "marked_ids": tuple(item_ids), "markers_digest": "".join(t.digest for t in tallies)}
 
 
 def _codes(exemptions: list[str], tally: MarkerTally | None) -> list[str]:

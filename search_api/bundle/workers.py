@@ -5,8 +5,9 @@ saves it unnumbered (page counts are only known once it is rendered); once every
 it has a page count, `seal_part` stamps its page numbers, scrubs and saves it, and reads it back
 for the leak check. Jobs carry one planned document (ids and a tally of markers) and file paths,
 never the whole plan, item text or markers: the worker reads the document's items and markers from
-the case store itself, so the parent process holds no text and no markers at all. Each worker builds its masker and leak checker
-once, from the redacted strings handed to `start_worker`, and opens the case store once.
+the case store itself, so the parent process holds no text and no markers at all. Each worker
+builds its masker and leak checker once, from the redacted strings handed to `start_worker`, and
+opens the case store once.
 """
 
 from __future__ import annotations
