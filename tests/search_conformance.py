@@ -78,6 +78,11 @@ CASES: list[tuple[str, set[str]]] = [
     ("arrears W/1 rent", {"e01", "e02"}),
     ("benefit W/3 review", {"e01"}),
     ("review W/3 benefit", {"e01"}),
+    # W/N boundaries in both orders: e01 has housing ten words before rent, e02 has rent eight before housing
+    ("housing W/10 rent", {"e01", "e02"}),
+    ("rent W/9 housing", {"e02"}),
+    ("housing W/8 rent", {"e02"}),
+    ("rent W/7 housing", set()),
     ("benefit PRE/3 housing", {"e02"}),
     ("housing PRE/3 benefit", {"e01"}),
     ("review PRE/3 benefit", set()),

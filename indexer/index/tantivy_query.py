@@ -1,7 +1,8 @@
 """The query tree compiled to tantivy Query objects (never to tantivy's query-string syntax).
 
-Proximity is exact where tantivy can express it: `a W/N b` is two sloppy phrases (tantivy's slop
-allows a swap at a cost of two, so [a,b]~(N-1) OR [b,a]~(N-1) is exactly "within N"), and ordered
+Proximity is exact where tantivy can express it: `a W/N b` is one sloppy phrase with both words at
+the same offset (tantivy's slop is the allowed distance from each word's offset, in either
+direction, so [a@0, b@0]~N is exactly "within N" and word positions are read once), and ordered
 or multi-word proximity is a set of phrases at fixed offsets. What tantivy cannot express (fuzzy or
 stemmed words, nested groups inside W/ and PRE/) compiles to a wider query whose candidates the
 backend checks with the shared matcher, so results stay exact.
@@ -128,9 +129,11 @@ class TantivyCompiler:
         for a, b in product(left, right):
             if not a or not b:
                 continue
-            if not node.ordered and len(a) == 1 and len(b) == 1:
-                alternatives.append(self._phrase([(0, a[0]), (1, b[0])], slop=node.distance - 1))
-                alternatives.append(self._phrase([(0, b[0]), (1, a[0])], slop=node.distance - 1))
+            if not node.ordered and len(a) == 1 and len(b) == 1 and a != b:
+                alternatives.append(self._phrase([(0, a[0]), (0, b[0])], slop=node.distance))
+                continue
+            if not node.ordered and len(a) == 1 and len(b) == 1:  # a word near itself: two occurrences
+                alternatives.append(self._phrase([(0, a[0]), (1, a[0])], slop=node.distance - 1))
                 continue
             orders = [(a, b)] if node.ordered else [(a, b), (b, a)]
             for first, second in orders:
