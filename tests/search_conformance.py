@@ -83,6 +83,9 @@ CASES: list[tuple[str, set[str]]] = [
     ("rent W/9 housing", {"e02"}),
     ("housing W/8 rent", {"e02"}),
     ("rent W/7 housing", set()),
+    # a word near itself: two occurrences of it within N words, not one
+    ("the W/5 the", {"e03", "e04", "c02", "f01"}),
+    ("the W/10 the", {"e01", "e03", "e04", "c02", "f01"}),
     ("benefit PRE/3 housing", {"e02"}),
     ("housing PRE/3 benefit", {"e01"}),
     ("review PRE/3 benefit", set()),

@@ -132,8 +132,10 @@ def compile_span(node: Node) -> Dsl:
     if isinstance(node, And):
         return {"span_near": {"clauses": [compile_span(c) for c in node.children], "slop": WIDE_SLOP, "in_order": False}}
     if isinstance(node, Near):
-        # Lucene's slop counts the words between the two spans: "within N" allows N-1 between.
-        return {"span_near": {"clauses": [compile_span(node.left), compile_span(node.right)], "slop": node.distance - 1, "in_order": node.ordered}}
+        # Lucene's slop counts the words between the two spans: "within N" allows N-1 between. Unordered
+        # spans may overlap, so one occurrence of a word would be "near itself"; ordered ones may not.
+        in_order = node.ordered or node.left == node.right
+        return {"span_near": {"clauses": [compile_span(node.left), compile_span(node.right)], "slop": node.distance - 1, "in_order": in_order}}
     raise TypeError(f"{node!r} cannot be used inside W/ or PRE/")
 
 

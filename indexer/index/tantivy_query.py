@@ -132,10 +132,9 @@ class TantivyCompiler:
             if not node.ordered and len(a) == 1 and len(b) == 1 and a != b:
                 alternatives.append(self._phrase([(0, a[0]), (0, b[0])], slop=node.distance))
                 continue
-            if not node.ordered and len(a) == 1 and len(b) == 1:  # a word near itself: two occurrences
-                alternatives.append(self._phrase([(0, a[0]), (1, a[0])], slop=node.distance - 1))
-                continue
-            orders = [(a, b)] if node.ordered else [(a, b), (b, a)]
+            # A word near itself needs two occurrences, which a slop (it lets one occurrence pair with
+            # itself) cannot say: a fixed-offset phrase per gap does.
+            orders = [(a, b)] if node.ordered or a == b else [(a, b), (b, a)]
             for first, second in orders:
                 for gap in range(1, node.distance + 1):
                     words = [(i, w) for i, w in enumerate(first)] + [(len(first) - 1 + gap + i, w) for i, w in enumerate(second)]
