@@ -23,9 +23,11 @@ off by 2–4%; the sample's count is off by the sampling error alone, 1.2% at 10
 from __future__ import annotations
 
 import math
+import operator
 from collections import Counter
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import compress, islice
 from typing import Any, Literal
 
 import tantivy
@@ -161,12 +163,12 @@ def run(
     hits: Hits = searcher.search(query, limit=asked, count=False, **order).hits
     addresses = [a for _, a in hits]
     duplicate = searcher.fast_field_values(DUPLICATE, addresses) if hits else []
-    any_duplicate = 1 in duplicate  # a scan in C: most results hold none, and then nothing is filtered
-    shown = hits if include_duplicates or not any_duplicate else [h for h, dup in zip(hits, duplicate) if not dup]
+    # None: every hit is shown. Otherwise a flag per hit, applied with compress() so that the thousands of
+    # hits a phrase brings back whole are filtered in C.
+    keep = None if include_duplicates or 1 not in duplicate else list(map(operator.not_, duplicate))
     if len(hits) < asked:  # every match is here (a broad-looking query's counting, if started, goes unused)
-        shown_addresses = addresses if shown is hits else [a for _, a in shown]
-        unique, hidden = len(hits) - duplicate.count(1), len(hits) - len(shown)
-        return _from_every_hit(searcher, shown_query, shown, shown_addresses, unique, hidden, offset, wanted, facets)
+        return _from_every_hit(searcher, shown_query, hits, addresses, keep, duplicate.count(1), offset, wanted, facets)
+    shown = hits if keep is None else list(compress(hits, keep))
     counting, faceting = started or start_counting()
     counted = counting.result()
     if len(shown) >= wanted or len(shown) >= counted.total:
@@ -195,17 +197,21 @@ def _without_duplicates(schema: tantivy.Schema, query: tantivy.Query) -> tantivy
 
 
 def _from_every_hit(
-    searcher: tantivy.Searcher, shown_query: tantivy.Query, shown: Hits, shown_addresses: list[Any],
-    unique: int, duplicates_hidden: int, offset: int, wanted: int, facets: bool,
+    searcher: tantivy.Searcher, shown_query: tantivy.Query, hits: Hits, addresses: list[Any], keep: list[bool] | None,
+    duplicates: int, offset: int, wanted: int, facets: bool,
 ) -> Outcome:
-    faceting = _COUNTING.submit(facet_counts, searcher, shown_query) if facets and shown else None
-    families = len(set(searcher.fast_field_values(FAMILY, shown_addresses))) if shown else 0
+    """The page and every count from hits that are all the matches: their duplicate flags and families."""
+    shown_total = len(hits) if keep is None else sum(keep)
+    faceting = _COUNTING.submit(facet_counts, searcher, shown_query) if facets and shown_total else None
+    families_of = searcher.fast_field_values(FAMILY, addresses) if addresses else []
+    families = len(set(families_of if keep is None else compress(families_of, keep)))
+    page = hits[offset:wanted] if keep is None else list(islice(compress(hits, keep), offset, wanted))
     facet_buckets = None
     if facets:
         facet_buckets = faceting.result() if faceting else Facets()
     return Outcome(
-        page=shown[offset:wanted], total=len(shown), unique=unique, families=families, families_exact=True,
-        duplicates_hidden=duplicates_hidden, facets=facet_buckets,
+        page=page, total=shown_total, unique=len(hits) - duplicates, families=families, families_exact=True,
+        duplicates_hidden=len(hits) - shown_total, facets=facet_buckets,
     )
 
 
