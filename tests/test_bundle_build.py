@@ -255,10 +255,10 @@ def test_unknown_request_and_full_folder_are_refused(tmp_path: Path) -> None:
 
 
 def test_combined_pdf_assembled_and_read_back_in_ranges(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """A long bundle is appended a few documents at a time and leak-checked a few pages at a time
-    (small chunks here, so these few documents span several): every document keeps its bookmark, and
+    """A long bundle's page tree is split into nodes of a few pages and it is leak-checked a few pages at
+    a time (small here, so these few documents span several): every document keeps its bookmark, and
     a leak on a late page is still found, at that page of the combined file."""
-    monkeypatch.setattr(builder, "COMBINE_CHUNK", 2)
+    monkeypatch.setattr(builder, "BRANCH_PAGES", 2)
     monkeypatch.setattr(builder, "VIEW_PAGES", 2)
     case = new_case(tmp_path)
     email = case.add(email_item(case, "m1", "The informant is Harriet Vane, keep this quiet."))

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import codecs
 import re
-import shutil
 import subprocess
 import tempfile
 import unicodedata
@@ -104,7 +103,7 @@ class LeakChecker:
     def check_file(self, path: Path, name: str, wanted: set[str], *, first_number: int = 1) -> list[Finding]:
         """Both extractors read the file page by page side by side, so memory stays at a page or two
         however long the file is, and pdftotext (its own process) runs alongside PyMuPDF. Findings
-        number its pages from `first_number` (a page range view numbers them as the whole file does)."""
+        number its pages from `first_number` (pages copied out of a longer file are numbered as there)."""
         findings: list[Finding] = []
         reported: dict[str, set[str]] = {"pymupdf": set(), "pdftotext": set()}
         present: dict[str, set[str]] = {"pymupdf": set(), "pdftotext": set()}
@@ -133,36 +132,6 @@ def _bounded(needle: str) -> str:
     left = r"(?<!\w)" if needle[:1].isalnum() or needle[:1] == "_" else ""
     right = r"(?!\w)" if needle[-1:].isalnum() or needle[-1:] == "_" else ""
     return left + re.escape(needle) + right
-
-
-def write_page_range_view(path: Path, page_xrefs: list[int], view: Path) -> None:
-    """A copy of `path` whose page tree holds only the given pages, for reading a long file a range at a time.
-
-    Both readers spend memory on every page before the one they read, whatever pages they are asked
-    for: opening a PDF, MuPDF walks the whole page tree (and PyMuPDF loads the bookmarks, which
-    does too), and poppler keeps a parsed copy of each page up to the last one asked for. So a page
-    range of a 12,500-page file cost them ~12 MB and ~20 MB more than of a 2,500-page one. The view
-    is the file's own bytes, unchanged, with an incremental update appended that points the
-    catalogue at a new page tree of just these pages (their objects are the file's own) and drops
-    the bookmarks; readers see exactly those pages, as the file has them, at the memory of a short
-    file. Written through MuPDF's low-level API: PyMuPDF's Document would load the bookmarks.
-    """
-    shutil.copyfile(path, view)
-    mupdf = pymupdf.mupdf
-    doc = mupdf.PdfDocument(str(view))
-    kids = mupdf.pdf_new_array(doc, len(page_xrefs))
-    for xref in page_xrefs:
-        mupdf.pdf_array_push(kids, mupdf.pdf_new_indirect(doc, xref, 0))
-    tree = mupdf.pdf_add_object(doc, mupdf.pdf_new_dict(doc, 3))
-    mupdf.pdf_dict_put(tree, mupdf.PDF_ENUM_NAME_Type, mupdf.pdf_new_name("Pages"))
-    mupdf.pdf_dict_put(tree, mupdf.PDF_ENUM_NAME_Kids, kids)
-    mupdf.pdf_dict_put_int(tree, mupdf.PDF_ENUM_NAME_Count, len(page_xrefs))
-    catalog = mupdf.pdf_dict_get(mupdf.pdf_trailer(doc), mupdf.PDF_ENUM_NAME_Root)
-    mupdf.pdf_dict_put(catalog, mupdf.PDF_ENUM_NAME_Pages, tree)
-    mupdf.pdf_dict_del(catalog, mupdf.PDF_ENUM_NAME_Outlines)
-    options = mupdf.PdfWriteOptions()
-    options.do_incremental = 1
-    mupdf.pdf_save_document(doc, str(view), options)
 
 
 def _pymupdf_pages(path: Path) -> Iterator[str]:

@@ -3,15 +3,44 @@
 from __future__ import annotations
 
 import hashlib
+import pickle
+import tempfile
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Iterable
+from typing import Generic, Iterable, Iterator, TypeVar
 
 from disclose.items import Item
 
 RELEASED = ("release", "release_in_part")
 NOT_RELEASED = ("withhold", "not_held", "duplicate")
 DECISIONS = RELEASED + NOT_RELEASED
+
+
+T = TypeVar("T")
+
+
+class Spilled(Generic[T]):
+    """A list kept in a temporary file as it grows, read back in order: for the lists of a build whose
+    length follows the bundle's (its planned documents, what was rendered), so that memory holds one
+    entry at a time whatever the number of documents. Each pass reads the file from its start."""
+
+    def __init__(self) -> None:
+        self._file = tempfile.NamedTemporaryFile(prefix="bundle-", suffix=".list")
+        self._count = 0
+
+    def append(self, value: T) -> None:
+        pickle.dump(value, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+        self._count += 1
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[T]:
+        self._file.flush()
+        count = self._count
+        with open(self._file.name, "rb") as stored:
+            for _ in range(count):
+                yield pickle.load(stored)
 
 
 class BundleError(ValueError):
@@ -128,6 +157,16 @@ class RenderedDocument:
     first_page: str  # e.g. REF-000001
     last_page: str
     rendered_from: str  # text, original-pdf, image, transcript, placeholder
+
+
+def with_renderings(documents: Iterable[PlannedDocument], rendered: Iterable[RenderedDocument]) -> Iterator[tuple[PlannedDocument, RenderedDocument | None]]:
+    """Each planned document with its rendering (None when it is not released); both in document order."""
+    renderings = iter(rendered)
+    for planned in documents:
+        done = next(renderings) if planned.released else None
+        if done is not None and done.number != planned.number:
+            raise RuntimeError(f"document {planned.number} was paired with the rendering of document {done.number}")
+        yield planned, done
 
 
 @dataclass

@@ -6,8 +6,9 @@ import csv
 import html
 from collections import Counter
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
-from typing import Iterator
+from typing import Iterable, Iterator
 
 import pymupdf
 from openpyxl import Workbook
@@ -51,41 +52,39 @@ class AnnexRow:
     documents: int
 
 
-def schedule_rows(documents: list[PlannedDocument], rendered: dict[int, RenderedDocument], mask: Masker) -> list[ScheduleRow]:
-    rows = []
-    for planned in documents:
-        done = rendered.get(planned.number)
+def schedule_rows(documents: Iterable[tuple[PlannedDocument, RenderedDocument | None]], mask: Masker) -> Iterator[ScheduleRow]:
+    """A row for each planned document, with its rendering when it has one (see `with_renderings`)."""
+    for planned, done in documents:
         pages = f"{done.first_page} - {done.last_page}" if done and done.first_page != done.last_page else (done.first_page if done else "-")
-        rows.append(
-            ScheduleRow(
-                document=planned.number,
-                date=shown_date(planned.date, planned.date_offset_minutes),
-                custodian=mask(", ".join(planned.custodians)),
-                type=planned.kind,
-                title=mask(planned.title),
-                decision=DECISION_LABELS.get(planned.decision, planned.decision),
-                review="reviewed" if planned.reviewed else "not yet reviewed",
-                exemptions=", ".join(planned.exemptions),
-                pages=pages,
-            )
+        yield ScheduleRow(
+            document=planned.number,
+            date=shown_date(planned.date, planned.date_offset_minutes),
+            custodian=mask(", ".join(planned.custodians)),
+            type=planned.kind,
+            title=mask(planned.title),
+            decision=DECISION_LABELS.get(planned.decision, planned.decision),
+            review="reviewed" if planned.reviewed else "not yet reviewed",
+            exemptions=", ".join(planned.exemptions),
+            pages=pages,
         )
-    return rows
 
 
-def annex_rows(documents: list[PlannedDocument], request_type: str) -> list[AnnexRow]:
+def annex_rows(documents: Iterable[PlannedDocument], request_type: str) -> list[AnnexRow]:
     """Each exemption relied on, with its number of redactions; only for FOI/EIR refusals in part."""
-    if request_type not in FOI_TYPES or not any(d.decision in ("release_in_part", "withhold") for d in documents):
+    if request_type not in FOI_TYPES:
         return []
+    refused = False
     redactions: Counter[str] = Counter()
     used_in: Counter[str] = Counter()
     for planned in documents:
+        refused = refused or planned.decision in ("release_in_part", "withhold")
         redactions.update(planned.marker_codes)
         for code in planned.exemptions:
             used_in[code] += 1
-    return [AnnexRow(code, redactions[code], used_in[code]) for code in sorted(used_in)]
+    return [AnnexRow(code, redactions[code], used_in[code]) for code in sorted(used_in)] if refused else []
 
 
-def write_csv(path: Path, rows: list[ScheduleRow]) -> None:
+def write_csv(path: Path, rows: Iterable[ScheduleRow]) -> None:
     with open(path, "w", newline="", encoding="utf-8-sig") as handle:
         writer = csv.writer(handle)
         writer.writerow(COLUMNS)
@@ -101,7 +100,7 @@ def write_annex_csv(path: Path, rows: list[AnnexRow]) -> None:
             writer.writerow([row.exemption, row.redactions, row.documents])
 
 
-def write_xlsx(path: Path, rows: list[ScheduleRow], annex: list[AnnexRow]) -> None:
+def write_xlsx(path: Path, rows: Iterable[ScheduleRow], annex: list[AnnexRow]) -> None:
     book = Workbook(write_only=True)
     sheet = book.create_sheet("Schedule")
     sheet.append(COLUMNS)
@@ -137,11 +136,14 @@ def _table(rows: list[ScheduleRow]) -> str:
     return "<table>" + header + "".join(cells) + "</table>"
 
 
-def _schedule_parts(ref: str, rows: list[ScheduleRow], annex: list[AnnexRow]) -> Iterator[str]:
+def _schedule_parts(ref: str, rows: Iterable[ScheduleRow], annex: list[AnnexRow]) -> Iterator[str]:
     """The schedule as HTML pieces of at most SCHEDULE_CHUNK rows, each a table with its own header row."""
     title = f"<h1>{html.escape(ref)}: schedule of documents</h1>"
-    for start in range(0, max(len(rows), 1), SCHEDULE_CHUNK):
-        yield (title if start == 0 else "") + _table(rows[start:start + SCHEDULE_CHUNK])
+    remaining = iter(rows)
+    chunk = list(islice(remaining, SCHEDULE_CHUNK))
+    yield title + _table(chunk)  # the title and a header row even when there are no rows
+    while chunk := list(islice(remaining, SCHEDULE_CHUNK)):
+        yield _table(chunk)
     if annex:
         body = ["<h2>Annex: exemptions relied on</h2><table>"]
         body.append("<tr>" + "".join(f"<th>{c}</th>" for c in ANNEX_COLUMNS) + "</tr>")
@@ -151,7 +153,7 @@ def _schedule_parts(ref: str, rows: list[ScheduleRow], annex: list[AnnexRow]) ->
         yield "".join(body)
 
 
-def write_schedule_pdf(path: Path, ref: str, rows: list[ScheduleRow], annex: list[AnnexRow]) -> None:
+def write_schedule_pdf(path: Path, ref: str, rows: Iterable[ScheduleRow], annex: list[AnnexRow]) -> None:
     """The schedule as landscape A4 pages, laid out a chunk of rows at a time.
 
     A DocumentWriter holds every page it has written, uncompressed, until it is closed (about 2 KB

@@ -5,7 +5,8 @@ in the review set with no decision yet is released (in part, when it carries acc
 shown as "not yet reviewed".
 
 A plan stays small whatever the size of the bundle: it holds ids, titles, dates and a tally of
-markers per document, never item text, metadata or the markers themselves. Planning reads items a
+markers per document, never item text, metadata or the markers themselves, and its documents are
+kept in a temporary file as they are planned, read back in order (`Spilled`). Planning reads items a
 batch at a time without their text; markers are read an item at a time, in item order, and the text
 of marked items a batch at a time, to check each marker against it and to collect the distinct
 strings the markers cover (for masking and the leak check). The process that renders a document
@@ -37,6 +38,7 @@ from search_api.bundle.model import (
     MarkerTally,
     PlannedDocument,
     SourceItem,
+    Spilled,
     markers_digest,
 )
 
@@ -57,7 +59,7 @@ class Plan:
     ref: str
     request_id: int  # whose accepted markers the render workers read
     request_type: str
-    documents: list[PlannedDocument]
+    documents: Spilled[PlannedDocument]  # in a file, not in memory: read them in order
     redactions: list[tuple[str, str]]  # each distinct (covered string, exemption code), for masking
 
     @property
@@ -265,12 +267,12 @@ class _Planner:
         self.items = items
         self.decisions = decisions
         self.markers = markers
-        self.out: list[PlannedDocument] = []
+        self.out: Spilled[PlannedDocument] = Spilled()
         self._parents: dict[str, str | None] = {}  # parent ids of items outside the review set, read once each
         self._shared: dict[object, object] = {}  # one copy of each exemptions list and code tally, however many documents repeat it
         self._kids: dict[str, list[_Brief]] = {}
 
-    def documents(self) -> list[PlannedDocument]:
+    def documents(self) -> Spilled[PlannedDocument]:
         chats: dict[str, list[_Brief]] = {}
         conversations: dict[str, _Brief] = {}
         tops: list[_Brief] = []

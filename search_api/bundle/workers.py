@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import tempfile
+from array import array
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -24,9 +26,10 @@ import pymupdf
 
 from disclose.evidence import EvidenceStore
 from disclose.store import CaseStore
-from search_api.bundle.leakcheck import Finding, LeakChecker, adjacent_words, write_page_range_view
+from search_api.bundle.leakcheck import Finding, LeakChecker, adjacent_words
 from search_api.bundle.model import PlannedDocument
 from search_api.bundle.pages import finish, stamp_pages
+from search_api.bundle.pdfstream import write_page_range
 from search_api.bundle.render import DocumentRenderer, Masker
 from search_api.bundle.selection import bundle_store, load_document
 
@@ -66,9 +69,14 @@ class SealJob:
 class CheckJob:
     path: str
     name: str
-    pages: tuple[int, ...] = ()  # page objects to read back (all the file's pages when empty) ...
-    first_number: int = 1  # ... and the number of the first of them in the file
-    view: str = ""  # where the pages' view of the file is written while they are read
+    # A file written by PdfWriter is read back a range of pages at a time: its index, the listing of
+    # its page objects, and the range (the first page counted from 0, and how many); a copy of just
+    # those pages goes to `view` while they are read. No range: the whole file is read.
+    index: str = ""
+    listing: str = ""
+    first: int = 0
+    count: int = 0
+    view: str = ""
 
 
 @dataclass
@@ -129,12 +137,17 @@ def seal_part(job: SealJob) -> list[Finding]:
 
 
 def check_part(job: CheckJob) -> list[Finding]:
-    if not job.pages:
+    if not job.count:
         return _current().checker.check_file(Path(job.path), job.name, set())
+    pages = array("i")
+    with open(job.listing, "rb") as listing:
+        listing.seek(job.first * pages.itemsize)
+        pages.fromfile(listing, job.count)
     view = Path(job.view)
     try:
-        write_page_range_view(Path(job.path), list(job.pages), view)
-        return _current().checker.check_file(view, job.name, set(), first_number=job.first_number)
+        with tempfile.TemporaryFile(dir=view.parent) as scratch:
+            write_page_range(Path(job.path), Path(job.index), pages, view, scratch)
+        return _current().checker.check_file(view, job.name, set(), first_number=job.first + 1)
     finally:
         view.unlink(missing_ok=True)
 
