@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from crawler.base import Checkpoint, Collected, CollectionProblem, Crawler, Removed
 from disclose import __version__
 from disclose.items import Item, Kind, Status, child_id, stable_id
+from disclose.memory import return_freed_memory
 from disclose.store.base import now
 from disclose.store.records import ExceptionEntry, item_from_row, record_custody
 from disclose.store.tables import ItemRow, RunRow, SourceEntry, SourceRow
@@ -350,9 +351,12 @@ class Pipeline:
                     progress(report)
             self._settle(pending, report)
             pending.clear()
+            return_freed_memory()  # each stage below starts from what is live, not from the import's high-water mark
             self._enrich(report)
+            return_freed_memory()
             report.changed_ids.extend(duplicate_families(self.services, report.duplicate_roots))
             self._index(report, commit=True)
+            return_freed_memory()
             self.services.evidence.make_durable()
         finally:
             dispatcher.close()

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from disclose.items import Item, Kind
+from disclose.memory import return_freed_memory
 from disclose.store import CaseStore
 from disclose.store.records import ExceptionEntry, record_exception, save_items
 from disclose.store.tables import ItemRow
@@ -87,6 +88,9 @@ class Sink:
             self.totals.reindex_ids.update(outcome.merged_ids)
             if self.index is not None:
                 self.index.add_new([item for item in items if item.id in fresh])
+        # The batch's items, rows and documents are freed by now: give their heap back, or the arenas
+        # of the threads that made them keep the fragments of every batch a long import has seen.
+        return_freed_memory()
 
     def _mark_duplicates(self, session, items: Sequence[Item]) -> None:  # type: ignore[no-untyped-def]
         """The first copy stays primary and collects every custodian and location that holds it."""

@@ -6,7 +6,6 @@ leak check is moved into place, so a failed build leaves nothing a recipient cou
 
 from __future__ import annotations
 
-import ctypes
 import re
 import shutil
 import time
@@ -21,6 +20,7 @@ from typing import BinaryIO, Callable, Iterable, Iterator
 import pymupdf
 
 from disclose.evidence import EvidenceStore
+from disclose.memory import return_freed_memory
 from disclose.store import CaseStore
 from search_api.bundle.leakcheck import Finding
 from search_api.bundle.manifest import DocumentSources, Manifest, write_manifest
@@ -235,18 +235,6 @@ def combine(output: _Output, schedule: Path, documents: Iterable[tuple[PlannedDo
     writer.write(catalog, b"<</Type/Catalog/Pages %d 0 R/Outlines %d 0 R>>" % (root, bookmarks))
     writer.close(catalog)
     return tree.count
-
-
-def return_freed_memory() -> None:
-    """Hand freed heap memory back to the system (glibc's malloc_trim).
-
-    Planning's rows and texts, freed, leave the heap fragmented and glibc keeps it, so without this
-    the memory they took would stay under every later stage. Elsewhere (no glibc) it does nothing.
-    """
-    try:
-        ctypes.CDLL(None).malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
 
 
 def _manifest(plan: Plan, rendered: Spilled[RenderedDocument]) -> Manifest:
