@@ -93,7 +93,8 @@ def parse_only(path: Path) -> dict:
     seconds = time.perf_counter() - start
     return {"mode": "parse", "emails": count, "seconds": round(seconds, 1), "emails_per_s": round(count / seconds),
             "cpu_us_per_email": round((cpu_seconds() - cpu) / count * 1e6),
-            "peak_rss_mb": peak_rss_mb(), "rss_quartiles_mb": rss.quartiles()}
+            "peak_rss_mb": peak_rss_mb(), "rss_quartiles_mb": rss.quartiles(),
+            "peak_anonymous_mb": rss.peak_anonymous()}
 
 
 def pipeline(path: Path) -> dict:
@@ -117,7 +118,8 @@ def pipeline(path: Path) -> dict:
         with services.store.session() as session:
             emails = session.scalar(select(func.count()).select_from(ItemRow).where(ItemRow.kind == "email"))
     return {"mode": "pipeline", "emails": emails, "problems": summary["problems"], "seconds": round(seconds, 1),
-            "emails_per_s": round(emails / seconds), "cpu_us_per_email": round(cpu / emails * 1e6), "peak_rss_mb": peak_rss_mb(), "rss_quartiles_mb": rss.quartiles()}
+            "emails_per_s": round(emails / seconds), "cpu_us_per_email": round(cpu / emails * 1e6), "peak_rss_mb": peak_rss_mb(), "rss_quartiles_mb": rss.quartiles(),
+            "peak_anonymous_mb": rss.peak_anonymous()}
 
 
 def main() -> None:
@@ -144,7 +146,8 @@ def main() -> None:
                 result = json.loads(run.stdout.strip().splitlines()[-1])
                 print(f"  {mode:8s}: {result['emails']} emails in {result['seconds']} s = {result['emails_per_s']} emails/s "
                       f"({result['cpu_us_per_email']} µs CPU/email), "
-                      f"peak RSS {result['peak_rss_mb']} MB, RSS at 25/50/75% {'/'.join(map(str, result['rss_quartiles_mb']))} MB "
+                      f"peak RSS {result['peak_rss_mb']} MB (anonymous {result['peak_anonymous_mb']} MB), "
+                      f"RSS at 25/50/75% {'/'.join(map(str, result['rss_quartiles_mb']))} MB "
                       f"(load {load_before:.1f} -> {os.getloadavg()[0]:.1f})", flush=True)
 
 

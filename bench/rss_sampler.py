@@ -1,4 +1,9 @@
-"""Resident memory sampled while a benchmark runs: a flat series is flat memory."""
+"""Resident memory sampled while a benchmark runs: a flat series is flat memory.
+
+RSS counts two kinds of page. Anonymous pages (RssAnon) are what the process allocated: heaps,
+buffers. File pages (RssFile) are files it maps, such as the index segments tantivy reads while
+merging: the OS's page cache, shared and dropped under memory pressure. Both are reported, so a
+climb in one is not mistaken for the other."""
 
 from __future__ import annotations
 
@@ -9,7 +14,8 @@ class RssSampler:
     """This process's resident memory (MB) every `interval` seconds between enter and exit."""
 
     def __init__(self, interval: float = 0.25) -> None:
-        self.samples: list[int] = []
+        self.samples: list[int] = []  # VmRSS, MB
+        self.anonymous: list[int] = []  # RssAnon, MB
         self._interval = interval
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -17,7 +23,9 @@ class RssSampler:
     def _run(self) -> None:
         while not self._stop.wait(self._interval):
             with open("/proc/self/status") as status:
-                self.samples.extend(int(line.split()[1]) // 1024 for line in status if line.startswith("VmRSS"))
+                fields = {line.split(":")[0]: int(line.split()[1]) // 1024 for line in status if line.startswith(("VmRSS", "RssAnon"))}
+            self.samples.append(fields["VmRSS"])
+            self.anonymous.append(fields["RssAnon"])
 
     def __enter__(self) -> "RssSampler":
         self._thread.start()
@@ -37,4 +45,8 @@ class RssSampler:
         marks = self.quartiles()
         if not marks:
             return "no samples"
-        return f"RSS at 25/50/75% of the run {marks[0]}/{marks[1]}/{marks[2]} MB, peak {max(self.samples)} MB"
+        return (f"RSS at 25/50/75% of the run {marks[0]}/{marks[1]}/{marks[2]} MB, peak {max(self.samples)} MB "
+                f"(anonymous peak {self.peak_anonymous()} MB)")
+
+    def peak_anonymous(self) -> int:
+        return max(self.anonymous, default=0)
