@@ -126,11 +126,12 @@ def _build(plan: Plan, database: str, evidence: EvidenceStore, root: Path, progr
                 renders.append((planned, pool.submit(render_part, job)))
 
         top_up()
-        position = 0
+        position = markers = 0
         while renders:
             planned, future = renders.popleft()
             part = future.result()
             position += 1
+            markers += planned.marker_count
             target = output.document(planned.number)
             name = str(target.relative_to(root))
             rendered.append(RenderedDocument(
@@ -164,13 +165,14 @@ def _build(plan: Plan, database: str, evidence: EvidenceStore, root: Path, progr
         # The combined PDF is read back VIEW_PAGES pages at a time, each range copied out as a PDF of
         # its own (see write_page_range): both readers need memory for every object of the file they
         # open, so reading the combined file itself would cost memory that grows with the bundle.
+        starts = range(0, page_count, VIEW_PAGES)
         views = (
             CheckJob(str(output.combined), output.combined.name, str(index), str(listing), start, min(VIEW_PAGES, page_count - start),
                      str(work / f"view-{start + 1}.pdf"))
-            for start in range(0, page_count, VIEW_PAGES)
+            for start in starts
         )
         if progress:
-            progress({"stage": "leak-check", "done": 0, "total": len(range(0, page_count, VIEW_PAGES)) + 1, "pages": next_page - 1})
+            progress({"stage": "leak-check", "done": 0, "total": len(starts) + 1, "pages": next_page - 1})
         checks = [pool.submit(check_part, CheckJob(str(root / "schedule.pdf"), "schedule.pdf"))]
         checks += [pool.submit(check_part, view) for view in views]
         findings = _first_page_only(results(checks)) + findings
@@ -182,7 +184,6 @@ def _build(plan: Plan, database: str, evidence: EvidenceStore, root: Path, progr
         more = f" (and {len(findings) - 5} more)" if len(findings) > 5 else ""
         raise LeakError(f"leak check failed, nothing was written: {shown}{more}")
     write_manifest(root, _manifest(plan, rendered))
-    markers = sum(d.marker_count for d in plan.documents if d.released)
     return BundleSummary(
         ref=plan.ref,
         out=str(root),

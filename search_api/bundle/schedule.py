@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import html
+import tempfile
 from collections import Counter
 from dataclasses import dataclass
 from itertools import islice
@@ -15,6 +16,7 @@ from openpyxl import Workbook
 
 from search_api.bundle.layout import DEJAVU_DIR
 from search_api.bundle.model import PlannedDocument, RenderedDocument
+from search_api.bundle.pdfstream import MuPdfSource, PageTree, PdfWriter
 from search_api.bundle.render import Masker, shown_date
 
 COLUMNS = ["Document", "Date", "Custodian", "Type", "Title", "Decision", "Review", "Exemptions applied", "Pages"]
@@ -199,14 +201,17 @@ def write_schedule_pdf(path: Path, ref: str, rows: Iterable[ScheduleRow], annex:
 
 
 def _joined(pieces: list[Path], path: Path) -> None:
-    """The pieces' pages, in order, as `path`: each piece is appended to the file as an incremental
-    update, so only one piece's pages are in memory at a time. Each piece embeds the whole font
-    (760 KB); it is cut down to the glyphs the piece uses before it is appended."""
-    with pymupdf.open(pieces[0]) as first:
-        first.subset_fonts()
-        first.save(path, garbage=3, deflate=True)
-    for piece in pieces[1:]:
-        with pymupdf.open(path) as doc, pymupdf.open(piece) as part:
-            part.subset_fonts()
-            doc.insert_pdf(part)
-            doc.saveIncr()
+    """The pieces' pages, in order, as `path`, copied a piece at a time by the combined PDF's writer
+    (see pdfstream), so only one piece's objects are in memory at a time. Each piece embeds the whole
+    font (760 KB); it is cut down to the glyphs the piece uses before it is copied."""
+    with tempfile.TemporaryFile() as index, tempfile.TemporaryFile() as listing:
+        writer = PdfWriter(path, index)
+        catalog, root = writer.reserve(), writer.reserve()
+        tree = PageTree(writer, root, listing)
+        for piece in pieces:
+            with pymupdf.open(piece) as part:
+                part.subset_fonts()
+                tree.add(MuPdfSource(part))
+        tree.close()
+        writer.write(catalog, b"<</Type/Catalog/Pages %d 0 R>>" % root)
+        writer.close(catalog)
