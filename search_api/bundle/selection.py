@@ -6,11 +6,12 @@ shown as "not yet reviewed".
 
 A plan stays small whatever the size of the bundle: it holds ids, titles, dates and a tally of
 markers per document, never item text, metadata or the markers themselves, and its documents are
-kept in a temporary file as they are planned, read back in order (`Spilled`). Planning reads items a
-batch at a time without their text; markers are read an item at a time, in item order, and the text
-of marked items a batch at a time, to check each marker against it and to collect the distinct
-strings the markers cover (for masking and the leak check). The process that renders a document
-reads its items and markers again (`load_document`).
+kept in a temporary file as they are planned, read back in order (`Spilled`). Planning copies the
+review set a batch at a time, without text, into a temporary database where it is grouped and
+sorted (`planner`); markers are read an item at a time, in item order, and the text of marked items
+a batch at a time, to check each marker against it and to collect the distinct strings the markers
+cover (for masking and the leak check). The process that renders a document reads its items and
+markers again (`load_document`).
 """
 
 from __future__ import annotations
@@ -18,40 +19,21 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Iterator, Sequence
+from typing import Iterator
 
 from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
-from disclose.items import Kind, text_version
+from disclose.items import text_version
 from disclose.store import CaseStore, open_store
 from disclose.store.casework import MarkerRow, RequestRow, ReviewItem
 from disclose.store.records import load_items
 from disclose.store.tables import ItemRow
-from search_api.bundle.model import (
-    DECISIONS,
-    NOT_RELEASED,
-    BundleError,
-    LoadedDocument,
-    Marker,
-    MarkerTally,
-    PlannedDocument,
-    SourceItem,
-    Spilled,
-    markers_digest,
-)
+from search_api.bundle.model import BundleError, LoadedDocument, Marker, MarkerTally, PlannedDocument, Spilled, markers_digest
+from search_api.bundle.planner import BATCH, Decision, Planner, Scratch, briefs, decision_of
 
-BATCH = 500  # ids per IN (...) query
 TEXT_BATCH = 50  # items whose text is read at once while planning (about 1 MB for long documents)
 PAGE_CACHE_KIB = 2048  # SQLite page cache of a bundle's own connections (SQLite's default size)
-
-
-@dataclass(frozen=True)
-class Decision:
-    decision: str
-    reviewed: bool
-    exemptions: list[str]
 
 
 @dataclass
@@ -66,35 +48,6 @@ class Plan:
     def redacted_strings(self) -> list[str]:
         """Every distinct string a marker covers: what the leak check looks for."""
         return list(dict.fromkeys(covered for covered, _ in self.redactions))
-
-
-@dataclass(frozen=True, slots=True)
-class _Brief:
-    """What planning needs of an item: never its text or metadata."""
-
-    id: str
-    kind: Kind
-    family_id: str
-    parent_id: str | None
-    locator: str
-    custodians: tuple[str, ...]
-    title: str
-    filename: str
-    mime_type: str
-    date: datetime | None
-    date_offset_minutes: int | None
-    sha256: str
-    conversation_id: str | None = None  # chat messages only
-    position: int = 0
-
-    def source(self) -> SourceItem:
-        return SourceItem(self.id, self.kind.value, self.sha256, self.family_id, self.parent_id)
-
-
-_BRIEF_COLUMNS = (
-    ItemRow.id, ItemRow.kind, ItemRow.family_id, ItemRow.parent_id, ItemRow.locator, ItemRow.custodians, ItemRow.title,
-    ItemRow.filename, ItemRow.mime_type, ItemRow.date, ItemRow.date_offset_minutes, ItemRow.sha256,
-)
 
 
 @contextmanager
@@ -120,84 +73,64 @@ def _small_page_cache(dbapi_connection: object, _record: object) -> None:
     cursor.close()
 
 
-def _chunks(ids: Sequence[str], size: int = BATCH) -> Iterator[list[str]]:
-    for start in range(0, len(ids), size):
-        yield list(ids[start:start + size])
-
-
-def _briefs(session: Session, ids: Sequence[str]) -> dict[str, _Brief]:
-    found: dict[str, _Brief] = {}
-    for chunk in _chunks(list(dict.fromkeys(ids))):
-        rows = session.execute(select(*_BRIEF_COLUMNS).where(ItemRow.id.in_(chunk))).all()
-        chats: dict[str, tuple] = {}
-        for row in rows:
-            if row.kind == Kind.CHAT_MESSAGE.value:
-                chats[row.id] = row
-            else:
-                found[row.id] = _brief(row)
-        if chats:  # a chat message's metadata is small; an image's (OCR word boxes) is not, so only these are read
-            for item_id, meta in session.execute(select(ItemRow.id, ItemRow.meta).where(ItemRow.id.in_(list(chats)))).all():
-                meta = meta or {}
-                found[item_id] = _brief(chats[item_id], meta.get("conversation_id"), meta.get("position", 0))
-    return found
-
-
-def _brief(row, conversation_id: str | None = None, position: object = 0) -> _Brief:  # type: ignore[no-untyped-def]
-    return _Brief(
-        id=row.id, kind=Kind(row.kind), family_id=row.family_id, parent_id=row.parent_id, locator=row.locator or "",
-        custodians=tuple(row.custodians or ()), title=row.title or "", filename=row.filename or "", mime_type=row.mime_type or "",
-        date=row.date, date_offset_minutes=row.date_offset_minutes, sha256=row.sha256 or "",
-        conversation_id=conversation_id, position=position if isinstance(position, int) else 0,
-    )
-
-
 def plan_bundle(session: Session, ref: str) -> Plan:
     request = session.scalar(select(RequestRow).where(RequestRow.ref == ref))
     if request is None:
         raise BundleError(f"no request with reference {ref!r}")
     if session.scalar(select(ReviewItem.id).where(ReviewItem.request_id == request.id).limit(1)) is None:
         raise BundleError(f"request {ref} has nothing in its review set: add items first")
-    markers, redactions = _markers(session, request.id)
-    reviews = (
-        select(ReviewItem.item_id, ReviewItem.decision, ReviewItem.exemptions).where(ReviewItem.request_id == request.id).order_by(ReviewItem.id)
-    )
-    # Rows are turned into decisions as they come, and equal decisions share one object: most of
-    # a large review set repeats a handful of (decision, exemptions) pairs.
-    decisions: dict[str, Decision] = {}
-    shared: dict[tuple[str, bool, tuple[str, ...]], Decision] = {}
-    for row in session.execute(reviews).yield_per(2000):
-        decision = _decision(row.decision, row.exemptions, row.item_id in markers)
-        decisions[row.item_id] = shared.setdefault((decision.decision, decision.reviewed, tuple(decision.exemptions)), decision)
-    items = _briefs(session, list(decisions))
-    decisions = {item_id: decision for item_id, decision in decisions.items() if item_id in items}
-    documents = _Planner(session, items, decisions, markers).documents()
+    scratch = Scratch()
+    try:
+        redactions = _markers(session, request.id, scratch)
+        _copy_review_set(session, request.id, scratch)
+        documents = Planner(session, scratch).documents()
+    finally:
+        scratch.close()
     return Plan(ref=ref, request_id=request.id, request_type=request.type, documents=documents, redactions=redactions)
+
+
+def _copy_review_set(session: Session, request_id: int, scratch: Scratch) -> None:
+    """The review set's items and decisions, a batch at a time, into the planning database; items no
+    longer in the case store are left out."""
+    reviews = (
+        select(ReviewItem.item_id, ReviewItem.decision, ReviewItem.exemptions).where(ReviewItem.request_id == request_id).order_by(ReviewItem.id)
+    )
+    # Equal decisions share one object while a batch is pickled: most of a review set repeats a
+    # handful of (decision, exemptions) pairs.
+    shared: dict[tuple[str, bool, tuple[str, ...]], Decision] = {}
+    for rows in session.execute(reviews.execution_options(yield_per=BATCH)).partitions():
+        marked = scratch.tallied([row.item_id for row in rows])
+        decisions: dict[str, Decision] = {}
+        for row in rows:
+            decision = decision_of(row.decision, row.exemptions, row.item_id in marked)
+            decisions[row.item_id] = shared.setdefault((decision.decision, decision.reviewed, tuple(decision.exemptions)), decision)
+        found = briefs(session, list(decisions))
+        scratch.add_briefs(((found[i], decisions[i]) for i in found), in_review=True)
 
 
 _MARKER_COLUMNS = (MarkerRow.id, MarkerRow.item_id, MarkerRow.start, MarkerRow.end, MarkerRow.code)
 
 
-def _markers(session: Session, request_id: int) -> tuple[dict[str, MarkerTally], list[tuple[str, str]]]:
-    """A tally of each marked item's accepted markers, each marker checked against its item's text, and
-    the distinct (string, code) pairs they cover.
+def _markers(session: Session, request_id: int, scratch: Scratch) -> list[tuple[str, str]]:
+    """The distinct (string, code) pairs the request's accepted markers cover, each marker checked
+    against its item's text; a tally of each marked item's markers goes to the planning database.
 
     Markers come in item order, so only the markers of the TEXT_BATCH items being checked are held
     at once, whatever the number of markers in the request."""
     query = (
         select(*_MARKER_COLUMNS, MarkerRow.text_version).where(*_accepted(request_id)).order_by(MarkerRow.item_id, MarkerRow.id)
     )
-    tallies: dict[str, MarkerTally] = {}
     pairs: dict[tuple[str, str], None] = {}
     batch: dict[str, list[tuple[int, Marker, str]]] = {}
     for row in session.execute(query).yield_per(2000):
         if row.item_id not in batch and len(batch) >= TEXT_BATCH:
-            _check_markers(session, batch, tallies, pairs)
+            scratch.add_tallies(_check_markers(session, batch, pairs))
             batch = {}
-        marker = Marker(row.item_id, row.start, row.end, sys.intern(row.code))  # one copy of each code in the tallies
+        marker = Marker(row.item_id, row.start, row.end, sys.intern(row.code))
         batch.setdefault(row.item_id, []).append((row.id, marker, row.text_version))
     if batch:
-        _check_markers(session, batch, tallies, pairs)
-    return tallies, list(pairs)
+        scratch.add_tallies(_check_markers(session, batch, pairs))
+    return list(pairs)
 
 
 def _accepted(request_id: int) -> tuple:
@@ -205,8 +138,9 @@ def _accepted(request_id: int) -> tuple:
 
 
 def _check_markers(
-    session: Session, batch: dict[str, list[tuple[int, Marker, str]]], tallies: dict[str, MarkerTally], pairs: dict[tuple[str, str], None]
-) -> None:
+    session: Session, batch: dict[str, list[tuple[int, Marker, str]]], pairs: dict[tuple[str, str], None]
+) -> dict[str, MarkerTally]:
+    tallies: dict[str, MarkerTally] = {}
     for item_id, text in session.execute(select(ItemRow.id, ItemRow.text).where(ItemRow.id.in_(list(batch)))).all():
         text = text or ""
         version = text_version(text)
@@ -219,6 +153,7 @@ def _check_markers(
             pairs.setdefault((text[marker.start:marker.end], marker.code), None)
             counts[marker.code] = counts.get(marker.code, 0) + 1
         tallies[item_id] = MarkerTally(counts, markers_digest(marker for _, marker, _ in batch[item_id]))
+    return tallies
 
 
 def load_document(session: Session, planned: PlannedDocument, request_id: int) -> LoadedDocument:
@@ -239,192 +174,3 @@ def load_document(session: Session, planned: PlannedDocument, request_id: int) -
     if "".join(markers_digest(markers.get(i, [])) for i in planned.marked_ids) != planned.markers_digest:
         raise BundleError(f"document {planned.number}: its redaction markers changed while the bundle was being built; build it again")
     return LoadedDocument(planned, items, markers)
-
-
-def _decision(decision: str | None, exemptions: list[str] | None, marked: bool) -> Decision:
-    codes = list(exemptions or [])
-    if decision in DECISIONS:
-        if decision == "release" and marked:
-            decision = "release_in_part"  # a marker accepted after the decision still redacts
-        return Decision(decision, True, codes)
-    return Decision("release_in_part" if marked else "release", False, codes)
-
-
-def local_day(item: _Brief) -> str:
-    if item.date is None:
-        return "undated"
-    offset = timedelta(minutes=item.date_offset_minutes or 0)
-    return (item.date + offset).date().isoformat()
-
-
-def _sort_key(item: _Brief) -> tuple[int, datetime, str]:
-    return (item.date is None, item.date or datetime.max.replace(tzinfo=timezone.utc), item.title or item.filename or item.id)
-
-
-class _Planner:
-    def __init__(self, session: Session, items: dict[str, _Brief], decisions: dict[str, Decision], markers: dict[str, MarkerTally]):
-        self.session = session
-        self.items = items
-        self.decisions = decisions
-        self.markers = markers
-        self.out: Spilled[PlannedDocument] = Spilled()
-        self._parents: dict[str, str | None] = {}  # parent ids of items outside the review set, read once each
-        self._shared: dict[object, object] = {}  # one copy of each exemptions list and code tally, however many documents repeat it
-        self._kids: dict[str, list[_Brief]] = {}
-
-    def documents(self) -> Spilled[PlannedDocument]:
-        chats: dict[str, list[_Brief]] = {}
-        conversations: dict[str, _Brief] = {}
-        tops: list[_Brief] = []
-        for item in self.items.values():
-            if item.kind is Kind.CHAT_MESSAGE:
-                chats.setdefault(item.conversation_id or item.parent_id or item.id, []).append(item)
-            elif item.kind is Kind.CHAT_CONVERSATION:
-                conversations[item.id] = item
-                chats.setdefault(item.id, [])
-            else:
-                holder = self._holder(item)
-                if holder is None:
-                    tops.append(item)
-                else:
-                    self._kids.setdefault(holder, []).append(item)
-        for kids in self._kids.values():
-            kids.sort(key=lambda i: (i.locator, i.id))
-        missing = [c for c in chats if c not in conversations]
-        conversations.update(_briefs(self.session, missing))
-        units: list[tuple[tuple, str, object]] = []
-        for item in tops:
-            units.append((_sort_key(item), "item", item))
-        for conversation_id, messages in chats.items():
-            conversation = conversations.get(conversation_id)
-            if not messages:
-                messages = self._messages_of(conversation_id)
-            key_item = conversation or (messages[0] if messages else None)
-            if key_item is None:
-                continue
-            units.append((_sort_key(min(messages, key=_sort_key) if messages else key_item), "chat", (conversation, messages)))
-        units.sort(key=lambda unit: unit[0])
-        for _, kind, payload in units:
-            if kind == "item":
-                self._family(payload)  # type: ignore[arg-type]
-            else:
-                conversation, messages = payload  # type: ignore[misc]
-                self._chat(conversation, messages)
-        return self.out
-
-    def _messages_of(self, conversation_id: str) -> list[_Brief]:
-        """A conversation put in the review set on its own brings every message it holds."""
-        ids = self.session.scalars(
-            select(ItemRow.id).where(ItemRow.parent_id == conversation_id, ItemRow.kind == Kind.CHAT_MESSAGE.value)
-            .order_by(ItemRow.created_at, ItemRow.id)
-        ).all()
-        briefs = _briefs(self.session, ids)
-        return [briefs[i] for i in ids if i in briefs]
-
-    def _holder(self, item: _Brief) -> str | None:
-        """The nearest ancestor that is itself in the review set: the document this one follows."""
-        parent, hops = item.parent_id, 0
-        while parent and hops < 64:
-            if parent in self.items:
-                return parent
-            if parent not in self._parents:
-                self._parents[parent] = self.session.scalar(select(ItemRow.parent_id).where(ItemRow.id == parent))
-            parent = self._parents[parent]
-            hops += 1
-        return None
-
-    def _children(self, item: _Brief) -> list[_Brief]:
-        return self._kids.get(item.id, [])
-
-    def _family(self, item: _Brief) -> None:
-        self._single(item)
-        for child in self._children(item):
-            self._family(child)
-
-    def _single(self, item: _Brief) -> None:
-        decision = self._decision(item)
-        tally = self.markers.get(item.id)
-        kind = "image" if item.kind is Kind.IMAGE or item.mime_type.startswith("image/") else item.kind.value
-        self.out.append(
-            PlannedDocument(
-                number=len(self.out) + 1,
-                kind=kind,
-                title=item.title or item.filename or item.id,
-                date=item.date,
-                date_offset_minutes=item.date_offset_minutes,
-                custodians=list(item.custodians),
-                decision=decision.decision,
-                reviewed=decision.reviewed,
-                exemptions=self._one_copy(_codes(decision.exemptions, tally)),
-                sources=[item.source()],
-                **(self._marked([item.id], [tally]) if tally else {}),
-            )
-        )
-
-    def _chat(self, conversation: _Brief | None, messages: list[_Brief]) -> None:
-        days: dict[str, list[_Brief]] = {}
-        for message in sorted(messages, key=lambda m: (_sort_key(m), m.position)):
-            days.setdefault(local_day(message), []).append(message)
-        title = (conversation.title if conversation else "") or "Chat"
-        for day, day_messages in days.items():
-            released = [m for m in day_messages if self._decision(m).decision not in NOT_RELEASED]
-            released_ids = {m.id for m in released}
-            withheld = {m.id for m in day_messages if m.id not in released_ids}
-            exemptions: list[str] = []
-            marked: list[str] = []
-            for message in day_messages:
-                exemptions = _codes(exemptions + self._decision(message).exemptions, self.markers.get(message.id))
-                if message.id in self.markers and message.id not in withheld:
-                    marked.append(message.id)
-            reviewed = all(self._decision(m).reviewed for m in day_messages)
-            if not released:
-                decision = "withhold"
-            elif withheld or marked:
-                decision = "release_in_part"
-            else:
-                decision = "release"
-            custodians = sorted({c for m in day_messages for c in m.custodians} | set(conversation.custodians if conversation else ()))
-            items = ([conversation] if conversation else []) + day_messages
-            self.out.append(
-                PlannedDocument(
-                    number=len(self.out) + 1,
-                    kind="chat",
-                    title=f"{title} ({day})",
-                    date=day_messages[0].date,
-                    date_offset_minutes=day_messages[0].date_offset_minutes,
-                    custodians=custodians,
-                    decision=decision,
-                    reviewed=reviewed,
-                    exemptions=self._one_copy(exemptions),
-                    sources=[i.source() for i in items],
-                    **self._marked(marked, [self.markers[i] for i in marked]),
-                    withheld_ids=frozenset(withheld),
-                    day=day,
-                )
-            )
-            for message in released:
-                for child in self._children(message):
-                    self._family(child)
-
-    def _one_copy(self, value: list[str] | dict[str, int]):  # type: ignore[no-untyped-def]
-        key = (type(value), tuple(value.items()) if isinstance(value, dict) else tuple(value))
-        return self._shared.setdefault(key, value)
-
-    def _marked(self, item_ids: list[str], tallies: list[MarkerTally]) -> dict[str, object]:
-        """A planned document's marker fields, for the marked items among its sources."""
-        codes: dict[str, int] = {}
-        for tally in tallies:
-            for code, count in tally.codes.items():
-                codes[code] = codes.get(code, 0) + count
-        return {"marker_codes": self._one_copy(codes), "marked_ids": tuple(item_ids), "markers_digest": "".join(t.digest for t in tallies)}
-
-    def _decision(self, item: _Brief) -> Decision:
-        return self.decisions.get(item.id, Decision("release", False, []))
-
-
-def _codes(exemptions: list[str], tally: MarkerTally | None) -> list[str]:
-    seen: list[str] = []
-    for code in [*exemptions, *(tally.codes if tally else ())]:
-        if code and code not in seen:
-            seen.append(code)
-    return seen
