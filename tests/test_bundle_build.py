@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import re
 import json
 from datetime import datetime, timedelta, timezone
@@ -329,3 +330,53 @@ def test_long_schedule_pdf_written_in_pieces_reads_as_one(tmp_path: Path, monkey
     assert positions == sorted(positions) and "Annex: exemptions relied on" in text
     assert not list(tmp_path.glob(".pieces.pdf.*"))
     assert (tmp_path / "pieces.pdf").stat().st_size < 760_000  # DejaVu Sans alone is 760 KB
+
+
+def _hostile_pdf(path: Path, *, hidden_layer: bool = False) -> Path:
+    """A PDF carrying what must never reach a recipient: a note annotation, a link, an embedded file, a
+    JavaScript action run on opening, metadata and (optionally) text on a layer that is switched off."""
+    doc = pymupdf.open()
+    page = doc.new_page()
+    page.insert_text((72, 72), "Visible housing report for release", fontname="helv", fontsize=11)
+    page.add_text_annot((72, 120), "Annotation text ANNOTSECRET")
+    page.insert_link({"kind": pymupdf.LINK_URI, "from": pymupdf.Rect(72, 60, 200, 75), "uri": "https://linksecret.example/"})
+    doc.embfile_add("notes.txt", b"EMBEDSECRET attached file", filename="notes.txt")
+    action = doc.get_new_xref()
+    doc.update_object(action, "<</S/JavaScript/JS(app.alert('JSSECRET'))>>")
+    doc.xref_set_key(doc.pdf_catalog(), "OpenAction", f"{action} 0 R")
+    if hidden_layer:
+        layer = doc.add_ocg("Draft notes", on=False)
+        page.insert_text((72, 200), "Hidden layer HIDDENSECRET", fontname="helv", fontsize=11, oc=layer)
+    doc.set_metadata({"author": "Secret Author Name", "title": "Internal draft"})
+    doc.save(path)
+    return path
+
+
+def _everything_in(path: Path) -> str:
+    """Every object of a PDF, streams decompressed: what a determined recipient could dig out."""
+    with pymupdf.open(path) as doc:
+        parts = [doc.xref_object(xref, compressed=False) for xref in range(1, doc.xref_length())]
+        parts += [doc.xref_stream(xref).decode("latin-1") for xref in range(1, doc.xref_length()) if doc.xref_is_stream(xref)]
+    return "\n".join(parts)
+
+
+@pytest.mark.parametrize("hidden_layer", [False, True])
+def test_original_pdf_released_without_annotations_attachments_javascript_or_layers(tmp_path: Path, hidden_layer: bool) -> None:
+    case = new_case(tmp_path)
+    path = _hostile_pdf(tmp_path / "report.pdf", hidden_layer=hidden_layer)
+    # what the original really carries (text on a layer that is off is found by no text extractor, only its layer)
+    secrets = ["ANNOTSECRET", "EMBEDSECRET", "JSSECRET", "linksecret", "/JavaScript", "/OpenAction"] + (["/OCProperties"] if hidden_layer else [])
+    assert all(secret in _everything_in(path) for secret in secrets)
+    sha, _ = case.services.evidence.put_file(path)
+    case.add(file_item(case, "report.pdf", "Visible housing report for release", mime="application/pdf", sha256=sha))
+    summary = build(case, tmp_path / "out")
+    out = Path(summary.out)
+    for output in [next((out / "documents").glob("*.pdf")), out / summary.combined_pdf]:
+        assert "Visible housing report for release" in squash(pdftotext(output))
+        with pymupdf.open(output) as doc:
+            assert doc.embfile_count() == 0 and not doc.get_ocgs() and not doc.metadata.get("author")
+            assert all(not list(page.annots()) and not page.get_links() for page in doc)
+        dug_out = _everything_in(output)
+        for secret in [*secrets, "Secret Author"]:
+            assert secret not in dug_out, secret
+    assert hashlib.sha256(case.services.evidence.read(sha)).hexdigest() == sha  # the original is untouched

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from disclose.store.base import Base, UTCDateTime, now
@@ -83,6 +83,10 @@ class MarkerRow(Base):
     origin: Mapped[str] = mapped_column(String(32), default="manual")  # manual, text-match, suggestion
     author: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=now)
+
+    # A bundle reads a request's markers in item order: with this index it walks them in order,
+    # instead of the database sorting every marker of the request in memory first.
+    __table_args__ = (Index("ix_markers_request_item", "request_id", "item_id", "id"),)
 
 
 class SavedSearch(Base):

@@ -23,7 +23,7 @@ from disclose.store.tables import ItemRow
 from search_api.bundle.model import DECISIONS, NOT_RELEASED, MarkerTally, PlannedDocument, SourceItem, Spilled
 
 BATCH = 500  # ids per IN (...) query, and rows per scratch write
-SCRATCH_CACHE_KIB = 2048  # the scratch database's page cache; the rest stays on disk
+SCRATCH_CACHE_KIB = 256  # the scratch database's page cache: full at a few thousand documents, so memory stops there
 
 # Roles of a row in the scratch database.
 ITEM, CONVERSATION, MESSAGE = "item", "conversation", "message"
