@@ -230,11 +230,16 @@ def test_leak_check_fails_and_removes_output_when_text_is_left_elsewhere(tmp_pat
 def test_manifest_verifies_then_names_the_tampered_file(tmp_path: Path) -> None:
     case = new_case(tmp_path)
     email = case.add(email_item(case, "m1", "Nothing sensitive here at all."))
+    for number in range(2, 13):
+        case.add(email_item(case, f"m{number}", f"Email number {number}.", when=datetime(2024, 2, number, tzinfo=timezone.utc)))
     summary = build(case, tmp_path / "out")
     out = Path(summary.out)
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["documents"][0]["item_ids"] == [email.id]
     assert set(manifest["files"]) >= {"schedule.csv", "schedule.xlsx", "schedule.pdf", summary.combined_pdf}
+    # every file of the bundle, each once, in path order
+    written = [str(p.relative_to(out)) for p in sorted(out.rglob("*")) if p.is_file() and p.name != "manifest.json"]
+    assert list(manifest["files"]) == written and len([f for f in written if f.startswith("documents/")]) == 12
     assert verify_manifest(out).ok
     (out / "schedule.csv").write_text("tampered")
     result = verify_manifest(out)

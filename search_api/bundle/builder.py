@@ -23,7 +23,7 @@ from disclose.evidence import EvidenceStore
 from disclose.memory import return_freed_memory
 from disclose.store import CaseStore
 from search_api.bundle.leakcheck import Finding
-from search_api.bundle.manifest import DocumentSources, Manifest, write_manifest
+from search_api.bundle.manifest import MANIFEST, DocumentSources, Manifest, write_manifest
 from search_api.bundle.model import BundleError, BundleSummary, LeakError, PlannedDocument, RenderedDocument, Spilled, with_renderings
 from search_api.bundle.pages import finish, page_label, stamp_pages
 from search_api.bundle.pdfstream import MuPdfSource, Outline, PageTree, PdfWriter
@@ -183,7 +183,7 @@ def _build(plan: Plan, database: str, evidence: EvidenceStore, root: Path, progr
         shown = "; ".join(f.message() for f in findings[:5])
         more = f" (and {len(findings) - 5} more)" if len(findings) > 5 else ""
         raise LeakError(f"leak check failed, nothing was written: {shown}{more}")
-    write_manifest(root, _manifest(plan, rendered))
+    write_manifest(root, _manifest(plan, rendered), _bundle_files(root, rendered))
     return BundleSummary(
         ref=plan.ref,
         out=str(root),
@@ -197,6 +197,16 @@ def _build(plan: Plan, database: str, evidence: EvidenceStore, root: Path, progr
         manifest="manifest.json",
         seconds=0.0,
     )
+
+
+def _bundle_files(root: Path, rendered: Spilled[RenderedDocument]) -> Iterator[Path]:
+    """Every file of the bundle in path order, as sorted(root.rglob) would give them, with the documents
+    read from the rendered list (numbered, so in order) rather than from a listing of every one."""
+    for entry in sorted(root.iterdir()):
+        if entry.name == "documents" and entry.is_dir():
+            yield from (root / done.file for done in rendered)
+        elif entry.is_file() and entry.name != MANIFEST:
+            yield entry
 
 
 def _first_page_only(findings: list[Finding]) -> list[Finding]:

@@ -47,13 +47,15 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def write_manifest(root: Path, manifest: Manifest) -> Path:
+def write_manifest(root: Path, manifest: Manifest, files: Iterable[Path] | None = None) -> Path:
     """manifest.json, written a file and a document at a time: the same text as json.dumps of the
     whole manifest (indent 2), without holding that text, or a dict copy of the manifest, at once.
     `manifest.documents` may be any iterable of documents (it is read once); `manifest.files` is
-    not filled in."""
+    not filled in. `files` are the files to hash, in path order: by default every file under `root`
+    (a caller that knows them can stream them instead of this listing holding every path)."""
     target = root / MANIFEST
-    files = (path for path in sorted(root.rglob("*")) if path.is_file() and path.name != MANIFEST)
+    if files is None:
+        files = (path for path in sorted(root.rglob("*")) if path.is_file() and path.name != MANIFEST)
     with open(target, "w", encoding="utf-8") as out:
         head = {"ref": manifest.ref, "kind": manifest.kind, "generated_at": manifest.generated_at}
         out.write(_dumps(head)[:-2] + ',\n  "files": ')
