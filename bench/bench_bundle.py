@@ -2,8 +2,9 @@
 
 Prints pages/s, the 10,000-page time (measured with --full, else extrapolated) and peak RSS at both
 sizes: of the main process (getrusage) and of each render worker and pdftotext run (their VmHWM,
-read from /proc every 0.1 s while they live; getrusage's figure for children is no use here, as it
-counts the parent's pages at the moment a worker is spawned). The case is made in one process and
+read from /proc every 0.1 s while they live, by the process that started the build; getrusage's
+figure for children is no use here, as it counts the parent's pages at the moment a worker is
+spawned). The case is made in one process and
 the bundle built in another, so those figures are the build's own. CPU seconds and the load average
 are printed with each figure: pages/s depends on what else the machine is doing, CPU seconds do not.
 
@@ -123,18 +124,20 @@ def _high_water_mb(pid: int) -> float:
 
 class PeakSampler(threading.Thread):
     """Each render worker's peak RSS (VmHWM), and the largest of any other kind of child (pdftotext),
-    read every 0.1 s while they live. Only workers are kept by pid: a bundle runs pdftotext once per
-    document, and a record per run would make this process's own memory grow with the bundle."""
+    of the build process `root`, read every 0.1 s while they live. It runs in the process that started
+    the build, not in the build itself, whose own peak it would otherwise add to; only workers are kept
+    by pid (a bundle runs pdftotext once per document)."""
 
-    def __init__(self) -> None:
+    def __init__(self, root: int) -> None:
         super().__init__(daemon=True)
+        self.root = root
         self.workers: dict[int, float] = {}
         self.others: dict[str, float] = {}
         self.done = threading.Event()
 
     def run(self) -> None:
         while not self.done.wait(0.1):
-            for pid, name in _children_of({os.getpid()}).items():
+            for pid, name in _children_of({self.root}).items():
                 peak = _high_water_mb(pid)
                 if name == "worker":
                     self.workers[pid] = max(peak, self.workers.get(pid, 0.0))
@@ -154,23 +157,17 @@ def run_one(home: Path) -> dict:
     from search_api.bundle.builder import build_bundle
 
     services = open_services(open_workspace(home))
-    sampler = PeakSampler()
-    sampler.start()
     with tempfile.TemporaryDirectory() as folder:
         began = time.monotonic()
         summary = build_bundle(services.store, services.evidence, "BENCH-1", Path(folder) / "out")
         seconds = time.monotonic() - began
-    sampler.done.set()
-    sampler.join()
     own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu_main, cpu_children = own.ru_utime + own.ru_stime, children.ru_utime + children.ru_stime
     return {"pages": summary.pages, "markers": summary.markers, "seconds": round(seconds, 1),
             "pages_per_second": round(summary.pages / seconds, 1),
             # CPU seconds do not depend on what else the machine is doing: compare these across runs
             "cpu_main_s": round(cpu_main, 1), "cpu_children_s": round(cpu_children, 1),
-            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-            "worker_peaks_mb": sampler.each_worker(),
-            "pdftotext_peak_mb": sampler.largest("pdftotext")}
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)}
 
 
 def measured(pages: int, markers: int) -> dict:
@@ -178,8 +175,17 @@ def measured(pages: int, markers: int) -> dict:
         home = Path(folder) / "ws"
         subprocess.run([sys.executable, __file__, "--case", str(home), str(pages), str(markers)], check=True)
         load = os.getloadavg()
-        result = subprocess.run([sys.executable, __file__, "--one", str(home)], capture_output=True, text=True, check=True)
-    figures = json.loads(result.stdout.strip().splitlines()[-1])
+        build = subprocess.Popen([sys.executable, __file__, "--one", str(home)], stdout=subprocess.PIPE, text=True)
+        sampler = PeakSampler(build.pid)
+        sampler.start()
+        out, _ = build.communicate()
+        sampler.done.set()
+        sampler.join()
+        if build.returncode:
+            raise SystemExit(f"the build failed with exit status {build.returncode}")
+    figures = json.loads(out.strip().splitlines()[-1])
+    figures["worker_peaks_mb"] = sampler.each_worker()
+    figures["pdftotext_peak_mb"] = sampler.largest("pdftotext")
     figures["load"] = " ".join(f"{a:.2f}" for a in load) + " -> " + " ".join(f"{a:.2f}" for a in os.getloadavg())
     return figures
 

@@ -45,6 +45,8 @@ class IngestContext(Protocol):
 
     timezone: str  # IANA zone for sources that give local times without an offset (chat exports)
     depth: int
+    # Optional: a context may also carry `thread_hints` (indexer.ingestors.email.thread_hints.ThreadHints),
+    # the thread ids of the emails of the same original seen so far.
 
     def extract(self, native: Native) -> "Extraction":
         """Text and metadata from Apache Tika, in a sandboxed worker with time and memory limits."""

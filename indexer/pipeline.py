@@ -32,6 +32,7 @@ from disclose.store.tables import ItemRow, RunRow, SourceEntry, SourceRow
 from indexer.context import MAX_DEPTH, ChildSpec, Native
 from indexer.detect import sniff
 from indexer.extract import Extraction, TikaPool
+from indexer.ingestors.email.thread_hints import ThreadHints
 from indexer.ocr import OcrResult, ocr_image
 from indexer.registry import HEAD_BYTES, Probe, choose
 from indexer.services import Services
@@ -124,6 +125,7 @@ class RootIngestion:
         self.sink = sink
         self.timezone = spec.timezone
         self.depth = 0
+        self.thread_hints = ThreadHints()  # emails of this original replying to earlier ones take their thread
         self._scratch: list[Path] = []
 
     # -- IngestContext -------------------------------------------------------------------------
@@ -259,6 +261,7 @@ class RootIngestion:
         try:
             self.process(item, native)
         finally:
+            self.thread_hints.close()
             for folder in self._scratch:
                 shutil.rmtree(folder, ignore_errors=True)
 

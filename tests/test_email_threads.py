@@ -137,3 +137,23 @@ def test_a_settled_thread_is_not_rewritten_or_reindexed_again(services, tmp_path
     assert enrich(services, sorted(stamps)) == []
     with services.store.session() as session:
         assert dict(session.execute(select(ItemRow.id, ItemRow.updated_at).where(ItemRow.kind == "email")).all()) == stamps
+
+
+def test_a_mailbox_in_date_order_is_indexed_once_with_its_final_threads(services, tmp_path: Path, monkeypatch) -> None:
+    """A reply that names only its parent takes the thread its parent was given earlier in the mailbox,
+    so the thread pass finds nothing to rewrite or re-index, even past the hints kept in memory."""
+    from indexer.enrich import email_threads
+    from indexer.ingestors.email import thread_hints
+    from indexer.pipeline import ingest_paths
+
+    monkeypatch.setattr(thread_hints, "IN_MEMORY", 2)  # most of the hints come back from the hints' database
+    changed: list[list[str]] = []
+    real_enrich = email_threads.enrich
+    monkeypatch.setattr(email_threads, "enrich", lambda services, ids: changed.append(real_enrich(services, ids)) or changed[-1])
+    folder = tmp_path / "mail"
+    folder.mkdir()
+    (folder / "all.mbox").write_bytes(mbox_bytes(_conversation()))
+    ingest_paths(services, [folder], ["Jane"], workers=1)
+    facts = _thread_facts(services)
+    assert changed == [[]]
+    assert len({facts[m][0] for m in ("<b1@x>", "<b2@x>", "<b3@x>")}) == 1 and facts["<b1@x>"][0] != facts["<t1@x>"][0]

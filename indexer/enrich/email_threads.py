@@ -129,6 +129,16 @@ def first_key(meta: dict[str, Any], title: str, participants: dict[str, Any] | N
     return f"subj:{normalised_subject(title)}|{_participants(participants)}"
 
 
+def replied_ids(meta: dict[str, Any]) -> list[str]:
+    """The Message-IDs an email replies to, normalised: References (the thread's first message first), then In-Reply-To."""
+    found = [_message_id(str(r)) for r in meta.get("references") or []] + [_message_id(str(meta.get("in_reply_to") or ""))]
+    return list(dict.fromkeys(m for m in found if m))
+
+
+def own_message_id(meta: dict[str, Any]) -> str:
+    return _message_id(str(meta.get("message_id") or ""))
+
+
 def guessed_thread_id(meta: dict[str, Any], title: str, participants: dict[str, Any] | None) -> str:
     """The thread id an email will have if it is, or replies to, the first message of its thread."""
     return stable_id("thread", first_key(meta, title, participants))

@@ -11,7 +11,7 @@ from typing import Any
 
 from disclose.items import Item, Kind, Participants, Person, Status
 from indexer.context import IngestContext
-from indexer.enrich.email_threads import guessed_thread_id
+from indexer.enrich.email_threads import guessed_thread_id, own_message_id, replied_ids
 
 HASH_VERSION = "disclose-email-v1"
 MAX_NAME = 120
@@ -168,7 +168,7 @@ def fill_email(item: Item, record: EmailRecord, ctx: IngestContext, *, emit_chil
         item.metadata["flags"] = preset_flags
     # Provisional until the thread enricher runs after the ingest: usually already right, so the
     # email is indexed once with its final thread id (see indexer/enrich/email_threads.py).
-    item.metadata["thread_id"] = guessed_thread_id(item.metadata, item.title, item.participants.to_dict())
+    item.metadata["thread_id"] = _thread_guess(item, ctx)
     item.metadata["inclusive"] = True
     if record.problems:
         item.status = Status.PARTIAL
@@ -177,6 +177,20 @@ def fill_email(item: Item, record: EmailRecord, ctx: IngestContext, *, emit_chil
             ctx.problem(item, stage, reason)
     if emit_children:
         emit_attachments(item, record.attachments, ctx)
+
+
+def _thread_guess(item: Item, ctx: IngestContext) -> str:
+    """The thread id the email will most likely end with: its own guess, or (for a reply without a
+    Thread-Index) the thread of an email it replies to that came earlier in the same original."""
+    meta = item.metadata
+    guess = guessed_thread_id(meta, item.title, item.participants.to_dict())
+    hints = getattr(ctx, "thread_hints", None)
+    if hints is None:
+        return guess
+    if not meta.get("thread_index"):
+        guess = hints.thread_of(replied_ids(meta)) or guess
+    hints.remember(own_message_id(meta), guess)
+    return guess
 
 
 def emit_attachments(item: Item, attachments: list[Attachment], ctx: IngestContext) -> None:
