@@ -97,14 +97,7 @@ class Sink:
         candidates = [item for item in items if takes_part_in_dedup(item) and item.duplicate_of is None]
         if not candidates:
             return
-        hashes = {item.content_hash for item in candidates}
-        primaries: dict[str, ItemRow] = {}
-        rows = session.scalars(
-            select(ItemRow).where(ItemRow.content_hash.in_(hashes), ItemRow.duplicate_of.is_(None)).order_by(ItemRow.created_at)
-        )
-        for row in rows:
-            if takes_part_in_dedup_row(row):
-                primaries.setdefault(row.content_hash, row)
+        primaries = _primaries(session, {item.content_hash for item in candidates})
         batch_primary: dict[str, Item] = {}
         for item in candidates:
             row = primaries.get(item.content_hash)
@@ -136,3 +129,21 @@ class Sink:
 
 def takes_part_in_dedup_row(row: ItemRow) -> bool:
     return row.parent_id is None or row.kind in {kind.value for kind in DEDUPED_KINDS}
+
+
+def _primaries(session: Session, hashes: set[str]) -> dict[str, ItemRow]:
+    """The first stored primary holding each content hash, loaded whole (it is updated).
+
+    The lookup filters on content_hash alone: with `duplicate_of IS NULL` beside it SQLite chose the
+    duplicate_of index, which every primary item matches, and read the whole table for each batch, so
+    an import slowed down as the case grew. The few rows a hash matches are sorted out here."""
+    columns = (ItemRow.id, ItemRow.content_hash, ItemRow.duplicate_of, ItemRow.parent_id, ItemRow.kind, ItemRow.created_at)
+    matches = session.execute(select(*columns).where(ItemRow.content_hash.in_(hashes))).all()
+    first: dict[str, str] = {}
+    for row in sorted(matches, key=lambda r: r.created_at):
+        if row.duplicate_of is None and takes_part_in_dedup_row(row):
+            first.setdefault(row.content_hash, row.id)
+    if not first:
+        return {}
+    loaded = {row.id: row for row in session.scalars(select(ItemRow).where(ItemRow.id.in_(list(first.values()))))}
+    return {content_hash: loaded[item_id] for content_hash, item_id in first.items()}
