@@ -1,12 +1,16 @@
-"""The order and grouping of a bundle's documents, as the schedule lists them."""
+"""The order and grouping of a bundle's documents, as the schedule lists them, on SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from pathlib import Path
 
+from disclose.store.casework import RequestRow
+from disclose.workspace import Workspace
+from indexer.services import Services
+from search_api.bundle.builder import build_bundle
 from search_api.bundle.selection import plan_bundle
-from test_bundle_fixtures import chat_items, child_item, email_item, file_item, new_case
+from test_bundle_fixtures import Case, chat_items, child_item, email_item, file_item, new_case, pdftotext, squash
 
 
 def planned(case):  # type: ignore[no-untyped-def]
@@ -92,3 +96,30 @@ def test_markers_make_a_release_in_part_and_count_by_code(tmp_path: Path) -> Non
     assert document.decision == "release_in_part" and document.reviewed
     assert document.marker_codes == {"s40(2)": 1, "s38": 1} and document.exemptions == ["s40(2)", "s38"]
     assert document.marked_ids == (email.id,) and document.markers_digest
+
+
+def test_bundle_planned_and_rendered_from_a_postgresql_case_store(tmp_path: Path, postgres_url: str) -> None:
+    """The scale deployment's case store: planning streams the review set out of PostgreSQL (server-side
+    cursors beside other queries) and the render workers read the items back from it."""
+    services = Services(Workspace(home=tmp_path / "pg", database_url=postgres_url, index_url="tantivy:", broker_url="").ensure())
+    try:
+        with services.store.session() as session:
+            request = RequestRow(ref="FOI-PG-1", type="foi", received=date(2024, 3, 1))
+            session.add(request)
+            session.flush()
+            case = Case(services, "FOI-PG-1", request.id)
+        email = case.add(email_item(case, "pg", "Call Mrs Patel about the roof.", subject="Roof", when=when(8)))
+        case.add(child_item(case, email, "notes.txt", "Roof survey notes."))
+        conversation, messages = chat_items(case, [("Ann", when(9), "Mrs Patel rang again"), ("Bob", when(9, 10), "Noted")])
+        case.add(conversation)
+        for message in messages:
+            case.add(message)
+        case.mark(email, "Mrs Patel")
+        case.mark(messages[0], "Mrs Patel")
+        assert [d.title for d in planned(case)] == ["Roof", "notes.txt", "Housing team (2024-01-09)"]
+        summary = build_bundle(services.store, services.evidence, case.ref, tmp_path / "out")
+        text = squash(pdftotext(Path(summary.out) / summary.combined_pdf))
+        assert "Patel" not in text and "Call" in text and "about the roof" in text and "rang again" in text
+        assert summary.released == 3 and summary.markers == 2
+    finally:
+        services.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -14,32 +13,6 @@ from disclose.items import Item, Kind, Participants, Person
 from disclose.store import open_store
 from disclose.store.base import Base
 from disclose.store.records import load_item, save_item
-
-POSTGRES = "postgresql://postgres@127.0.0.1:5432/test"
-
-
-def _postgres_available() -> bool:
-    try:
-        with sa.create_engine(POSTGRES.replace("postgresql://", "postgresql+psycopg://")).connect():
-            return True
-    except Exception:  # noqa: BLE001
-        return False
-
-
-@pytest.fixture
-def postgres_url():  # type: ignore[no-untyped-def]
-    """A database of its own on the local PostgreSQL, dropped afterwards."""
-    if not _postgres_available():
-        pytest.fail("PostgreSQL on 127.0.0.1:5432 is required for this test")
-    name = f"disclose_test_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(POSTGRES.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    with admin.connect() as connection:
-        connection.execute(sa.text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
-
 
 def _sample() -> Item:
     item = Item(id="a" * 32, kind=Kind.EMAIL, family_id="a" * 32, custodians=["Jane Smith"], title="Budget",

@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from disclose.workspace import Workspace
 from indexer.services import Services
 from request_fixtures import make_item, store_items
 from search_api.app import create_api
-
-PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
-
 
 def _flow(services: Services) -> None:
     """The request flow end to end: create, scope, add hits, decide, redact, suggest, markers, s12, audit."""
@@ -62,27 +55,9 @@ def test_request_flow_over_the_api(services):
     _flow(services)
 
 
-@pytest.fixture
-def pg_database(tmp_path):  # type: ignore[no-untyped-def]
-    name = f"disclose_req_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(PG_URL.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
-    try:
-        with admin.connect() as connection:
-            connection.execute(text(f'CREATE DATABASE "{name}"'))
-    except Exception as error:  # noqa: BLE001
-        admin.dispose()
-        if os.environ.get("CI"):
-            raise
-        pytest.fail(f"PostgreSQL on 127.0.0.1:5432 is required and not reachable: {error}")
-    yield PG_URL.rsplit("/", 1)[0] + "/" + name
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
-def test_request_flow_on_postgresql(tmp_path, pg_database):
+def test_request_flow_on_postgresql(tmp_path, postgres_url):
     home = tmp_path / "pg-workspace"
-    workspace = Workspace(home=home, database_url=pg_database, index_url="tantivy:", broker_url="").ensure()
+    workspace = Workspace(home=home, database_url=postgres_url, index_url="tantivy:", broker_url="").ensure()
     services = Services(workspace)
     try:
         _flow(services)
