@@ -513,7 +513,7 @@ def _fewer_collections() -> Iterator[None]:
     before = gc.get_threshold()
     gc.set_threshold(100_000, 50, 100)
     # What exists before the run (modules, mappings, caches) is left out of every collection during it,
-    # so that the full collection each saved batch runs (see Sink.flush) looks only at the run's objects.
+    # so that the full collection Sink.flush runs every COLLECT_EVERY items looks only at the run's objects.
     gc.freeze()
     try:
         yield
