@@ -89,14 +89,20 @@ _BRIEF_COLUMNS = (
 )
 
 
-def chunks(ids: Sequence[str], size: int = BATCH) -> Iterator[list[str]]:
-    for start in range(0, len(ids), size):
-        yield list(ids[start:start + size])
+def batched(ids: Iterable[str], size: int = BATCH) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for item_id in ids:
+        chunk.append(item_id)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
 
 
 def briefs(session: Session, ids: Sequence[str]) -> dict[str, _Brief]:
     found: dict[str, _Brief] = {}
-    for chunk in chunks(list(dict.fromkeys(ids))):
+    for chunk in batched(dict.fromkeys(ids)):
         rows = session.execute(select(*_BRIEF_COLUMNS).where(ItemRow.id.in_(chunk))).all()
         chats: dict[str, tuple] = {}
         for row in rows:
@@ -172,16 +178,11 @@ class Scratch:
     def add_briefs(self, entries: Iterable[tuple[_Brief, Decision | None]], *, in_review: bool, chat_key: str | None = None) -> None:
         """Rows for these items; a review row seen again keeps its place and takes the later decision."""
         rows = [self._row(brief, decision, in_review, chat_key) for brief, decision in entries]
-        if in_review:
-            self.db.executemany(
-                "INSERT INTO brief (id, role, in_review, parent_id, chat_key, sort_key, position, day, locator, body)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) DO UPDATE SET body = excluded.body", rows,
-            )
-        else:
-            self.db.executemany(
-                "INSERT OR IGNORE INTO brief (id, role, in_review, parent_id, chat_key, sort_key, position, day, locator, body)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows,
-            )
+        on_conflict = "DO UPDATE SET body = excluded.body" if in_review else "DO NOTHING"
+        self.db.executemany(
+            "INSERT INTO brief (id, role, in_review, parent_id, chat_key, sort_key, position, day, locator, body)"
+            f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(id) {on_conflict}", rows,
+        )
 
     @staticmethod
     def _row(brief: _Brief, decision: Decision | None, in_review: bool, chat_key: str | None) -> tuple:
@@ -203,8 +204,7 @@ class Scratch:
 
     def rows(self, query: str, *params: object) -> Iterator[tuple[_Brief, Decision]]:
         for (body,) in self.db.execute(query, params):
-            brief, decision = pickle.loads(body)
-            yield brief, decision or UNREVIEWED
+            yield _entry(body)
 
     def keyed_batches(self, query: str) -> Iterator[list[tuple]]:
         """The rows of `query` (its first column a unique key, `?` the key to start after) a batch at a time,
@@ -215,6 +215,12 @@ class Scratch:
             after = batch[-1][0]
 
 
+def _entry(body: bytes) -> tuple[_Brief, Decision]:
+    """A brief and its decision as stored; an item outside the review set is released, unreviewed."""
+    brief, decision = pickle.loads(body)
+    return brief, decision or UNREVIEWED
+
+
 class Planner:
     """The documents of a review set copied into `scratch`, in bundle order."""
 
@@ -222,7 +228,6 @@ class Planner:
         self.session = session
         self.scratch = scratch
         self.out: Spilled[PlannedDocument] = Spilled()
-        self._shared: dict[object, object] = {}  # one copy of each exemptions list and code tally, however many documents repeat it
 
     def documents(self) -> Spilled[PlannedDocument]:
         self._settle_holders()
@@ -289,7 +294,7 @@ class Planner:
                     select(ItemRow.id).where(ItemRow.parent_id == conversation_id, ItemRow.kind == Kind.CHAT_MESSAGE.value)
                     .order_by(ItemRow.created_at, ItemRow.id)
                 ).yield_per(BATCH)
-                for chunk in _batched(ids):
+                for chunk in batched(ids):
                     found = briefs(self.session, chunk)
                     self.scratch.add_briefs([(found[i], None) for i in chunk if i in found], in_review=False, chat_key=conversation_id)
 
@@ -314,7 +319,7 @@ class Planner:
                 custodians=list(item.custodians),
                 decision=decision.decision,
                 reviewed=decision.reviewed,
-                exemptions=self._one_copy(_codes(decision.exemptions, tally)),
+                exemptions=_codes(decision.exemptions, tally),
                 sources=[item.source()],
                 **(self._marked([item.id], [tally]) if tally else {}),
             )
@@ -337,9 +342,8 @@ class Planner:
             if messages and row_day != day:
                 yield day, messages
                 messages = []
-            brief, decision = pickle.loads(body)
             day = row_day
-            messages.append((brief, decision or UNREVIEWED))
+            messages.append(_entry(body))
         if messages:
             yield day, messages
 
@@ -377,7 +381,7 @@ class Planner:
                 custodians=custodians,
                 decision=outcome,
                 reviewed=reviewed,
-                exemptions=self._one_copy(exemptions),
+                exemptions=exemptions,
                 sources=[i.source() for i in items],
                 **self._marked(marked, tallies),
                 withheld_ids=frozenset(withheld),
@@ -388,28 +392,13 @@ class Planner:
             for child in self._children(message):
                 self._family(child)
 
-    def _one_copy(self, value: list[str] | dict[str, int]):  # type: ignore[no-untyped-def]
-        key = (type(value), tuple(value.items()) if isinstance(value, dict) else tuple(value))
-        return self._shared.setdefault(key, value)
-
     def _marked(self, item_ids: list[str], tallies: list[MarkerTally]) -> dict[str, object]:
         """A planned document's marker fields, for the marked items among its sources."""
         codes: dict[str, int] = {}
         for tally in tallies:
             for code, count in tally.codes.items():
                 codes[code] = codes.get(code, 0) + count
-        return {"marker_codes": self._one_copy(codes), "marked_ids": tuple(item_ids), "markers_digest": "".join(t.digest for t in tallies)}
-
-
-def _batched(ids: Iterable[str]) -> Iterator[list[str]]:
-    chunk: list[str] = []
-    for item_id in ids:
-        chunk.append(item_id)
-        if len(chunk) >= BATCH:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
+        return {"marker_codes": codes, "marked_ids": tuple(item_ids), "markers_digest": "".join(t.digest for t in tallies)}
 
 
 def _codes(exemptions: list[str], tally: MarkerTally | None) -> list[str]:

@@ -16,7 +16,6 @@ markers again (`load_document`).
 
 from __future__ import annotations
 
-import sys
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Iterator
@@ -30,7 +29,7 @@ from disclose.store.casework import MarkerRow, RequestRow, ReviewItem
 from disclose.store.records import load_items
 from disclose.store.tables import ItemRow
 from search_api.bundle.model import BundleError, LoadedDocument, Marker, MarkerTally, PlannedDocument, Spilled, markers_digest
-from search_api.bundle.planner import BATCH, Decision, Planner, Scratch, briefs, decision_of
+from search_api.bundle.planner import BATCH, Planner, Scratch, briefs, decision_of
 
 TEXT_BATCH = 50  # items whose text is read at once while planning (about 1 MB for long documents)
 PAGE_CACHE_KIB = 2048  # SQLite page cache of a bundle's own connections (SQLite's default size)
@@ -95,15 +94,9 @@ def _copy_review_set(session: Session, request_id: int, scratch: Scratch) -> Non
     reviews = (
         select(ReviewItem.item_id, ReviewItem.decision, ReviewItem.exemptions).where(ReviewItem.request_id == request_id).order_by(ReviewItem.id)
     )
-    # Equal decisions share one object while a batch is pickled: most of a review set repeats a
-    # handful of (decision, exemptions) pairs.
-    shared: dict[tuple[str, bool, tuple[str, ...]], Decision] = {}
     for rows in session.execute(reviews.execution_options(yield_per=BATCH)).partitions():
         marked = scratch.tallied([row.item_id for row in rows])
-        decisions: dict[str, Decision] = {}
-        for row in rows:
-            decision = decision_of(row.decision, row.exemptions, row.item_id in marked)
-            decisions[row.item_id] = shared.setdefault((decision.decision, decision.reviewed, tuple(decision.exemptions)), decision)
+        decisions = {row.item_id: decision_of(row.decision, row.exemptions, row.item_id in marked) for row in rows}
         found = briefs(session, list(decisions))
         scratch.add_briefs(((found[i], decisions[i]) for i in found), in_review=True)
 
@@ -126,7 +119,7 @@ def _markers(session: Session, request_id: int, scratch: Scratch) -> list[tuple[
         if row.item_id not in batch and len(batch) >= TEXT_BATCH:
             scratch.add_tallies(_check_markers(session, batch, pairs))
             batch = {}
-        marker = Marker(row.item_id, row.start, row.end, sys.intern(row.code))
+        marker = Marker(row.item_id, row.start, row.end, row.code)
         batch.setdefault(row.item_id, []).append((row.id, marker, row.text_version))
     if batch:
         scratch.add_tallies(_check_markers(session, batch, pairs))
